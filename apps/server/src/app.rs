@@ -1,0 +1,65 @@
+//! Composition of the example server: which modules it serves, and the CLI actions.
+
+use kwik_core::{Db, Settings};
+use kwik_http::{App, AppState};
+use tracing_subscriber::EnvFilter;
+
+/// Builds the application: every module this server serves is registered here, one line each.
+pub fn build(state: AppState) -> App<impl poem_openapi::OpenApi + Clone + Send + Sync + 'static> {
+    App::new(state).version(env!("CARGO_PKG_VERSION"))
+}
+
+/// Connects to the configured database.
+async fn connect(settings: &Settings) -> Result<Db, String> {
+    Db::connect(settings.database_url.expose(), &settings.pool)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))
+}
+
+/// `serve`: migrate, bootstrap, then serve until SIGINT/SIGTERM.
+pub async fn serve(settings: Settings) -> Result<(), String> {
+    if settings.secret_key_generated {
+        tracing::warn!("KWIK_SECRET_KEY is not set: a random key was generated, so tokens will not survive a restart");
+    }
+    let db = connect(&settings).await?;
+    let app = build(AppState::new(settings, db));
+    app.prepare().await.map_err(|e| format!("start-up failed: {e}"))?;
+    let acceptor = app.bind().await.map_err(|e| format!("cannot listen: {e}"))?;
+    let settings = &app.state().settings;
+    let addr = kwik_http::local_addr(&acceptor).map_or_else(|| settings.bind_address(), |a| a.to_string());
+    let base = format!("{}://{addr}", settings.protocol);
+    tracing::info!(backend = ?app.state().db.backend(), "Kwik server listening on {base}");
+    tracing::info!("API: {base}{}  docs: {base}/docs  (also /scalar, /redoc)", settings.api_v1_str);
+    app.serve(acceptor, kwik_http::shutdown_signal()).await.map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `migrate`: apply migrations and the bootstrap, then exit.
+pub async fn migrate(settings: Settings) -> Result<(), String> {
+    let db = connect(&settings).await?;
+    let app = build(AppState::new(settings, db));
+    app.prepare().await.map_err(|e| format!("migration failed: {e}"))?;
+    app.state().db.close().await;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+/// `openapi`: print the spec without touching the database.
+pub async fn print_openapi(settings: Settings) -> Result<(), String> {
+    let db = Db::connect("sqlite::memory:", &settings.pool).await.map_err(|e| e.to_string())?;
+    let app = build(AppState::new(settings, db));
+    println!("{}", app.spec_json());
+    Ok(())
+}
+
+/// Logs to stderr at `KWIK_LOG_LEVEL`, as text or JSON (`KWIK_LOG_FORMAT`).
+pub fn init_logging(settings: &Settings) {
+    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        kwik_core::settings::LogFormat::Json => builder.json().try_init(),
+        kwik_core::settings::LogFormat::Text => builder.try_init(),
+    };
+}

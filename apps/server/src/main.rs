@@ -1,0 +1,69 @@
+//! `kwik-server`: the example Kwik for Rust server.
+//!
+//! ```text
+//! kwik-server [serve]          start the HTTP server (default)
+//! kwik-server migrate          apply migrations and exit
+//! kwik-server openapi          print the OpenAPI document (JSON) and exit
+//! ```
+//!
+//! Configuration comes from `KWIK_*` environment variables (see the settings reference in
+//! `docs/settings.md`); with none set it serves on 127.0.0.1:8080 with SQLite in `./kwik.sqlite`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kwik_core::Settings;
+
+mod app;
+
+/// The Kwik for Rust example server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the HTTP server (the default).
+    Serve,
+    /// Apply all migrations and the start-up bootstrap, then exit.
+    Migrate,
+    /// Print the OpenAPI document as JSON and exit.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("kwik-server: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    app::init_logging(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("kwik-server: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => app::serve(settings).await,
+            Command::Migrate => app::migrate(settings).await,
+            Command::Openapi => app::print_openapi(settings).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            eprintln!("kwik-server: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

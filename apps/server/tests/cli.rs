@@ -1,0 +1,130 @@
+//! The `kwik-server` binary as a user runs it: start-up on the backend of this run, a real
+//! socket, SIGTERM shutdown, and settings errors that stop start-up with a clear message.
+
+#![allow(clippy::expect_used, clippy::zombie_processes)] // a test: failures should panic; children are waited on by the tests.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use kwik_testing::TestDatabase;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kwik-server");
+
+/// Starts the server on a free port and returns it with the base URL it logged.
+fn start(database_url: &str) -> (Child, String, mpsc::Receiver<String>) {
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("KWIK_DATABASE_URL", database_url)
+        .env("KWIK_BACKEND_PORT", "0")
+        .env("KWIK_LOG_LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kwik-server");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("server logs its address");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            let base = rest.split_whitespace().next().expect("url").to_owned();
+            return (child, base, rx);
+        }
+    }
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn serves_over_a_real_socket_and_stops_on_sigterm() {
+    let database = TestDatabase::new().await;
+    let (mut child, base, logs) = start(database.url());
+    let http = reqwest::Client::new();
+
+    let ready = http.get(format!("{base}/health/ready")).send().await.expect("ready");
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<serde_json::Value>().await.expect("json")["database"], "ok");
+
+    let docs = http.get(format!("{base}/docs")).send().await.expect("docs");
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.expect("html").contains("swagger"));
+
+    let spec = http.get(format!("{base}/api/v1/openapi.json")).send().await.expect("spec");
+    assert_eq!(spec.status(), 200);
+    let spec: serde_json::Value = spec.json().await.expect("spec json");
+    assert_eq!(spec["openapi"], "3.0.0");
+
+    let missing = http.get(format!("{base}/api/v1/nowhere")).send().await.expect("404");
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.json::<serde_json::Value>().await.expect("json")["detail"], "Not Found");
+
+    terminate(&child);
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "clean exit after SIGTERM: {status}");
+    let rest: Vec<String> = logs.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("SIGTERM received")), "{rest:?}");
+    assert!(http.get(format!("{base}/health/live")).send().await.is_err(), "no longer listening");
+}
+
+#[tokio::test]
+async fn migrate_command_prepares_the_database() {
+    let database = TestDatabase::new().await;
+    let output = Command::new(BIN)
+        .env_clear()
+        .env("KWIK_DATABASE_URL", database.url())
+        .arg("migrate")
+        .output()
+        .expect("run migrate");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // Twice is fine: migrations and bootstrap are idempotent.
+    let again =
+        Command::new(BIN).env_clear().env("KWIK_DATABASE_URL", database.url()).arg("migrate").output().expect("rerun");
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+}
+
+#[test]
+fn openapi_command_prints_the_spec() {
+    let output = Command::new(BIN).env_clear().arg("openapi").output().expect("run openapi");
+    assert!(output.status.success());
+    let spec: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(spec["info"]["title"], "kwik");
+}
+
+#[rstest::rstest]
+#[case(&[("KWIK_BACKEND_PORT", "eighty")], "KWIK_BACKEND_PORT: 'eighty' is not valid")]
+#[case(&[("KWIK_APP_ENV", "production")], "KWIK_SECRET_KEY: missing")]
+#[case(&[("KWIK_APP_ENV", "production"), ("KWIK_SECRET_KEY", "0123456789abcdef0123456789abcdef")], "KWIK_FIRST_SUPERUSER_PASSWORD")]
+#[case(&[("KWIK_DATABASE_URL", "mysql://x")], "KWIK_DATABASE_URL: unsupported scheme 'mysql'")]
+#[case(&[("KWIK_SETTINGS_FILE", "/nonexistent/kwik.toml")], "cannot read settings")]
+fn invalid_settings_stop_startup_with_a_message(#[case] vars: &[(&str, &str)], #[case] expected: &str) {
+    let output = Command::new(BIN).env_clear().envs(vars.iter().copied()).output().expect("run");
+    assert_eq!(output.status.code(), Some(2), "exit code 2 for bad settings");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(expected), "{stderr}");
+}
+
+#[tokio::test]
+async fn unreachable_database_fails_startup() {
+    let output = Command::new(BIN)
+        .env_clear()
+        .env("KWIK_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .env("KWIK_POSTGRES_POOL_TIMEOUT", "1")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot open the database"));
+}

@@ -1,0 +1,378 @@
+//! The database handle: SQLite or PostgreSQL, chosen at run time from the URL.
+//!
+//! sqlx's `Any` driver cannot carry timestamps, UUIDs or JSON, so [`Db`] is an enum over the two
+//! typed pools. Dynamic SQL is built with sea-query, which renders each dialect correctly, and run
+//! through the helpers here so callers never match on the backend themselves.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+use sea_query_sqlx::SqlxBinder;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use crate::error::{Error, Result};
+use crate::settings::PoolSettings;
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (embedded, the default).
+    Sqlite,
+    /// PostgreSQL (production).
+    Postgres,
+}
+
+/// A row type readable from both backends. Implemented for every `#[derive(sqlx::FromRow)]`
+/// struct whose fields decode on SQLite and PostgreSQL (i64, bool, f64, String, `DateTime<Utc>`,
+/// `Uuid`, `Json<T>`, and `Option`s of those).
+pub trait DbRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> DbRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+/// A pooled connection to SQLite or PostgreSQL. Cheap to clone (pools are reference counted).
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// SQLite pool (WAL mode, foreign keys on, busy timeout).
+    Sqlite(SqlitePool),
+    /// PostgreSQL pool.
+    Postgres(PgPool),
+}
+
+/// A transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
+#[derive(Debug)]
+pub enum Tx {
+    /// SQLite transaction.
+    Sqlite(Transaction<'static, Sqlite>),
+    /// PostgreSQL transaction.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// How long a SQLite writer waits for a lock before failing (seconds): concurrent writers queue
+/// instead of failing with `database is locked`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Db {
+    /// Opens a pool for `url`: `sqlite://path` (created if missing), `sqlite::memory:`, or
+    /// `postgres://user:password@host:port/database`.
+    ///
+    /// SQLite runs in WAL mode with `foreign_keys=ON`, `synchronous=NORMAL` and a 10 s busy timeout.
+    /// An in-memory SQLite database uses one shared connection, so every query sees the same data.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] for a URL that is not SQLite or PostgreSQL or cannot be parsed;
+    /// [`Error::Unavailable`] when the server cannot be reached within the acquire timeout.
+    pub async fn connect(url: &str, pool: &PoolSettings) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| Error::Internal(format!("invalid SQLite URL: {e}")))?
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let options = if in_memory {
+                options
+            } else {
+                options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+            };
+            let max = if in_memory { 1 } else { pool.max_connections.max(1) };
+            let pool_options = SqlitePoolOptions::new()
+                .max_connections(max)
+                .min_connections(u32::from(in_memory))
+                .acquire_timeout(pool.acquire_timeout);
+            // An in-memory database lives as long as its connection: never recycle it.
+            let pool_options =
+                if in_memory { pool_options.idle_timeout(None).max_lifetime(None) } else { pool_options };
+            Ok(Self::Sqlite(pool_options.connect_with(options).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| Error::Internal(format!("invalid PostgreSQL URL: {}", redact_url(&e.to_string()))))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(pool.max_connections.max(1))
+                .min_connections(pool.min_connections)
+                .acquire_timeout(pool.acquire_timeout)
+                .connect_with(options)
+                .await?;
+            Ok(Self::Postgres(pool))
+        } else {
+            Err(Error::Internal("unsupported database URL: expected sqlite:// or postgres://".to_owned()))
+        }
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks that the database answers (`SELECT 1`).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when it does not answer within the pool's acquire timeout.
+    pub async fn ping(&self) -> Result<()> {
+        match self {
+            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        }
+        .map_err(|e| match Error::from(e) {
+            Error::Internal(message) => Error::Unavailable(message),
+            other => other,
+        })
+    }
+
+    /// Starts a transaction.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when no connection is free within the acquire timeout.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Runs each migration set, in order, each tracked in its own table so that framework and
+    /// application migrations never clash on version numbers.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when a migration fails or a previously applied one was edited.
+    pub async fn migrate(&self, sets: &[&MigrationSet]) -> Result<()> {
+        for set in sets {
+            let source = match self {
+                Self::Sqlite(_) => &set.sqlite,
+                Self::Postgres(_) => &set.postgres,
+            };
+            let mut migrator = Migrator::with_migrations(source.iter().cloned().collect());
+            migrator.dangerous_set_table_name(set.table_name());
+            let outcome = match self {
+                Self::Sqlite(pool) => migrator.run(pool).await,
+                Self::Postgres(pool) => migrator.run(pool).await,
+            };
+            outcome.map_err(|e| Error::Internal(format!("migration set '{}' failed: {e}", set.name)))?;
+            tracing::debug!(set = set.name, "migrations applied");
+        }
+        Ok(())
+    }
+
+    /// Closes every connection of the pool, waiting for checked-out ones to come back.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Connections open and idle, for metrics: `(size, idle)`.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        match self {
+            Self::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            Self::Postgres(pool) => (pool.size(), pool.num_idle()),
+        }
+    }
+}
+
+/// Runs a sea-query statement on whichever backend `$target` is (a `Db` pool or a `Tx`),
+/// binding values for that dialect. `$run` receives the query and the executor.
+macro_rules! on_backend {
+    ($target:expr, $stmt:expr, |$query:ident, $exec:ident| $run:expr) => {
+        match $target {
+            Target::SqlitePool($exec) => {
+                let (sql, values) = $stmt.build_sqlx(SqliteQueryBuilder);
+                let $query = sqlx::query_with::<Sqlite, _>(AssertSqlSafe(sql), values);
+                $run
+            }
+            Target::PgPool($exec) => {
+                let (sql, values) = $stmt.build_sqlx(PostgresQueryBuilder);
+                let $query = sqlx::query_with::<Postgres, _>(AssertSqlSafe(sql), values);
+                $run
+            }
+            Target::SqliteTx($exec) => {
+                let (sql, values) = $stmt.build_sqlx(SqliteQueryBuilder);
+                let $query = sqlx::query_with::<Sqlite, _>(AssertSqlSafe(sql), values);
+                let $exec = &mut **$exec;
+                $run
+            }
+            Target::PgTx($exec) => {
+                let (sql, values) = $stmt.build_sqlx(PostgresQueryBuilder);
+                let $query = sqlx::query_with::<Postgres, _>(AssertSqlSafe(sql), values);
+                let $exec = &mut **$exec;
+                $run
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+pub enum Target<'a> {
+    SqlitePool(&'a SqlitePool),
+    PgPool(&'a PgPool),
+    SqliteTx(&'a mut Transaction<'static, Sqlite>),
+    PgTx(&'a mut Transaction<'static, Postgres>),
+}
+
+/// Something sea-query statements can run on: a [`Db`] pool (autocommit) or a [`Tx`].
+pub trait Executor: Send {
+    #[doc(hidden)]
+    fn target(&mut self) -> Target<'_>;
+}
+
+impl Executor for Db {
+    fn target(&mut self) -> Target<'_> {
+        match self {
+            Self::Sqlite(pool) => Target::SqlitePool(pool),
+            Self::Postgres(pool) => Target::PgPool(pool),
+        }
+    }
+}
+
+impl Executor for &Db {
+    fn target(&mut self) -> Target<'_> {
+        match *self {
+            Db::Sqlite(pool) => Target::SqlitePool(pool),
+            Db::Postgres(pool) => Target::PgPool(pool),
+        }
+    }
+}
+
+impl Executor for Tx {
+    fn target(&mut self) -> Target<'_> {
+        match self {
+            Self::Sqlite(tx) => Target::SqliteTx(tx),
+            Self::Postgres(tx) => Target::PgTx(tx),
+        }
+    }
+}
+
+/// Query helpers for any [`Executor`]: build the statement for the right dialect, bind, run, and
+/// map database errors to [`Error`] (unique violation → 409, pool timeout → 503, ...).
+pub trait Queries: Executor {
+    /// All rows of a query.
+    ///
+    /// # Errors
+    /// The database error, mapped by `From<sqlx::Error> for Error`.
+    fn fetch_all<T: DbRow, S: SqlxBinder + Sync>(&mut self, stmt: &S) -> impl Future<Output = Result<Vec<T>>> + Send {
+        async move {
+            Ok(on_backend!(self.target(), stmt, |query, exec| {
+                let rows = query.fetch_all(exec).await?;
+                rows.iter().map(|row| T::from_row(row)).collect::<Result<Vec<T>, _>>()?
+            }))
+        }
+    }
+
+    /// The first row, if any.
+    ///
+    /// # Errors
+    /// As [`Queries::fetch_all`].
+    fn fetch_optional<T: DbRow, S: SqlxBinder + Sync>(
+        &mut self,
+        stmt: &S,
+    ) -> impl Future<Output = Result<Option<T>>> + Send {
+        async move {
+            Ok(on_backend!(self.target(), stmt, |query, exec| {
+                match query.fetch_optional(exec).await? {
+                    Some(row) => Some(T::from_row(&row)?),
+                    None => None,
+                }
+            }))
+        }
+    }
+
+    /// The single `i64` in the first column of the first row (`COUNT(*)`, `RETURNING id`).
+    ///
+    /// # Errors
+    /// As [`Queries::fetch_all`]; [`Error::NotFound`] when there is no row.
+    fn fetch_i64<S: SqlxBinder + Sync>(&mut self, stmt: &S) -> impl Future<Output = Result<i64>> + Send {
+        async move {
+            Ok(on_backend!(self.target(), stmt, |query, exec| {
+                let row = query.fetch_one(exec).await?;
+                sqlx::Row::try_get::<i64, _>(&row, 0)?
+            }))
+        }
+    }
+
+    /// Runs a statement, returning the number of rows affected.
+    ///
+    /// # Errors
+    /// As [`Queries::fetch_all`].
+    fn execute<S: SqlxBinder + Sync>(&mut self, stmt: &S) -> impl Future<Output = Result<u64>> + Send {
+        async move { Ok(on_backend!(self.target(), stmt, |query, exec| query.execute(exec).await?.rows_affected())) }
+    }
+}
+
+impl<E: Executor + ?Sized> Queries for E {}
+
+impl Tx {
+    /// Which engine this transaction runs on.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Commits.
+    ///
+    /// # Errors
+    /// The database error (for example a deferred constraint violation).
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await?,
+            Self::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Rolls back explicitly (dropping a `Tx` does the same).
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn rollback(self) -> Result<()> {
+        match self {
+            Self::Sqlite(tx) => tx.rollback().await?,
+            Self::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A named set of migrations for both backends, each tracked in its own table
+/// (`_kwik_migrations_<name>`), so framework and application versions never clash.
+///
+/// `sqlx::migrate!` paths are relative to the calling crate's `Cargo.toml`, and the calling crate
+/// needs `sqlx` as a dependency (the macro expands to `::sqlx::...`):
+///
+/// ```ignore
+/// static MIGRATIONS: kwik_core::MigrationSet = kwik_core::MigrationSet {
+///     name: "projects",
+///     sqlite: sqlx::migrate!("migrations/sqlite"),
+///     postgres: sqlx::migrate!("migrations/postgres"),
+/// };
+/// ```
+#[derive(Debug)]
+pub struct MigrationSet {
+    /// Short unique name (`rbac`, `projects`); letters, digits and underscores.
+    pub name: &'static str,
+    /// Migrations for SQLite.
+    pub sqlite: Migrator,
+    /// Migrations for PostgreSQL.
+    pub postgres: Migrator,
+}
+
+impl MigrationSet {
+    /// The table that records which migrations of this set were applied.
+    pub fn table_name(&self) -> String {
+        format!("_kwik_migrations_{}", self.name)
+    }
+}
+
+fn redact_url(text: &str) -> String {
+    // Connection errors may echo the URL; drop anything between "://" and "@".
+    match (text.find("://"), text.find('@')) {
+        (Some(start), Some(end)) if end > start => format!("{}://[redacted]{}", &text[..start], &text[end..]),
+        _ => text.to_owned(),
+    }
+}

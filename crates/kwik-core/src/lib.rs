@@ -1,0 +1,25 @@
+//! # kwik-core
+//!
+//! The foundation of Kwik for Rust: the framework's [`Error`] type (with Kwik's status codes and
+//! `detail` texts), [`Settings`](settings::Settings) read from `KWIK_*` environment variables, and the
+//! [`Db`](db::Db) handle over SQLite or PostgreSQL with embedded migrations.
+//!
+//! ```
+//! use kwik_core::Error;
+//!
+//! let err = Error::not_found("users", 5);
+//! assert_eq!(err.status(), 404);
+//! assert_eq!(err.body()["detail"], "Entity users with id=5 does not exist");
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod db;
+pub mod error;
+pub mod settings;
+
+pub use db::{Backend, Db, DbRow, MigrationSet, Queries, Tx};
+pub use settings::Settings;
+#[doc(hidden)]
+pub use sqlx;
+
+pub use error::{Error, Result, ValidationIssue};

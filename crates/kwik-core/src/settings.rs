@@ -1,0 +1,662 @@
+//! Settings read from `KWIK_*` environment variables (Kwik's names and defaults, CONTRACT §8),
+//! optionally from a TOML file named by `KWIK_SETTINGS_FILE` (environment variables win).
+//!
+//! [`config`] merges the sources; every value is then parsed here so that an invalid one stops
+//! start-up with a message naming the variable, the problem and the expected form.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use rand::Rng;
+
+/// Where the server runs; production refuses insecure defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    /// Local development: a random secret key is generated when none is set.
+    Development,
+    /// Production: `KWIK_SECRET_KEY` and a non-default `KWIK_FIRST_SUPERUSER_PASSWORD` are required.
+    Production,
+}
+
+/// Log output format (`KWIK_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// A secret value (key, password) whose `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret string.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself. Never log the result.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Connection-pool settings (Kwik's `POSTGRES_POOL_*`, applied to both backends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Maximum open connections: `POSTGRES_POOL_SIZE + POSTGRES_MAX_OVERFLOW` (SQLAlchemy's meaning).
+    pub max_connections: u32,
+    /// Connections kept open when idle (`POSTGRES_POOL_SIZE`).
+    pub min_connections: u32,
+    /// How long a request waits for a free connection before failing with 503
+    /// (`POSTGRES_POOL_TIMEOUT`, seconds).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 30, min_connections: 0, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// The framework's settings. Build with [`Settings::from_env`] (process environment) or
+/// [`Settings::from_vars`] (an explicit map, for tests and embedding).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `KWIK_APP_ENV`: `development` (default) or `production`.
+    pub app_env: AppEnv,
+    /// `KWIK_BACKEND_HOST`: interface to bind. Default `127.0.0.1` (Kwik: `localhost`).
+    pub backend_host: String,
+    /// `KWIK_BACKEND_PORT`: TCP port, default 8080; 0 picks a free port.
+    pub backend_port: u16,
+    /// `KWIK_API_V1_STR`: prefix of every API route, default `/api/v1`.
+    pub api_v1_str: String,
+    /// `KWIK_PROTOCOL`: `http` (default) or `https`, the scheme clients use to reach the server.
+    pub protocol: String,
+    /// `KWIK_SECRET_KEY`: HS256 signing key (at least 32 bytes, RFC 7518 §3.2).
+    pub secret_key: Secret,
+    /// True when `secret_key` was generated because none was configured (development only).
+    pub secret_key_generated: bool,
+    /// `KWIK_ACCESS_TOKEN_EXPIRE_MINUTES`: access-token lifetime in minutes, default 10080 (7 days).
+    pub access_token_expire_minutes: u32,
+    /// `KWIK_REFRESH_TOKEN_EXPIRE_MINUTES`: refresh-token lifetime in minutes, default 43200 (30 days).
+    pub refresh_token_expire_minutes: u32,
+    /// `KWIK_BACKEND_CORS_ORIGINS`: allowed origins, comma list or JSON array; empty = CORS off.
+    pub backend_cors_origins: Vec<String>,
+    /// `KWIK_BACKEND_GRACEFUL_TIMEOUT`: seconds in-flight requests get to finish on shutdown (30).
+    pub backend_graceful_timeout: Duration,
+    /// `KWIK_DEBUG`: default true in development, false in production.
+    pub debug: bool,
+    /// `KWIK_LOG_LEVEL`: a tracing filter (`info`, `debug`, `kwik_http=debug,info`...);
+    /// Kwik's Python names (`INFO`, `WARNING`, `CRITICAL`) are accepted. Default `info`.
+    pub log_level: String,
+    /// `KWIK_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// The database URL: `KWIK_DATABASE_URL`, else Kwik's `KWIK_SQLALCHEMY_DATABASE_URI`, else one
+    /// built from `KWIK_POSTGRES_*` when any is set, else `sqlite://kwik.sqlite` (created if missing).
+    pub database_url: Secret,
+    /// Pool sizing and timeouts.
+    pub pool: PoolSettings,
+    /// `KWIK_PROJECT_NAME`: the API title in the OpenAPI document, default `kwik`.
+    pub project_name: String,
+    /// `KWIK_FIRST_SUPERUSER`: email of the bootstrap administrator, default `admin@example.com`.
+    pub first_superuser: String,
+    /// `KWIK_FIRST_SUPERUSER_PASSWORD`: default `admin` (refused in production).
+    pub first_superuser_password: Secret,
+    /// `KWIK_PASSWORD_MIN_LENGTH`: minimum password length in characters, 1..=72, default 12.
+    pub password_min_length: usize,
+    /// `KWIK_MAX_BODY_BYTES`: largest accepted request body in bytes, default 1048576 (1 MiB).
+    pub max_body_bytes: usize,
+    /// `KWIK_LIST_MAX_LIMIT`: largest `limit` a list query may ask for, default 1000.
+    pub list_max_limit: u64,
+}
+
+/// One invalid setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    /// The environment variable, e.g. `KWIK_BACKEND_PORT`.
+    pub variable: String,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+/// Settings could not be loaded; lists every invalid variable.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// One or more values are invalid.
+    #[error("invalid settings:\n{}", .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<SettingError>),
+    /// The settings file could not be read or parsed.
+    #[error("cannot read settings: {0}")]
+    Source(String),
+}
+
+impl SettingsError {
+    /// The invalid variables (empty for a source error).
+    pub fn errors(&self) -> &[SettingError] {
+        match self {
+            Self::Invalid(errors) => errors,
+            Self::Source(_) => &[],
+        }
+    }
+}
+
+const PREFIX: &str = "KWIK";
+const DEFAULT_SUPERUSER_PASSWORD: &str = "admin";
+const DEFAULT_SQLITE_URL: &str = "sqlite://kwik.sqlite";
+
+impl Settings {
+    /// Reads the process environment (and `KWIK_SETTINGS_FILE`, if set).
+    ///
+    /// # Errors
+    /// [`SettingsError::Invalid`] naming each invalid variable; [`SettingsError::Source`] when the
+    /// settings file cannot be read.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::load(None)
+    }
+
+    /// Reads settings from `vars` only (keys with the `KWIK_` prefix, e.g. `KWIK_BACKEND_PORT`),
+    /// ignoring the process environment. Handy for tests.
+    ///
+    /// # Errors
+    /// As [`Settings::from_env`].
+    pub fn from_vars<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, SettingsError> {
+        let map = vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        Self::load(Some(map))
+    }
+
+    fn load(vars: Option<HashMap<String, String>>) -> Result<Self, SettingsError> {
+        let file = match &vars {
+            Some(map) => map.get("KWIK_SETTINGS_FILE").cloned(),
+            None => std::env::var("KWIK_SETTINGS_FILE").ok(),
+        }
+        .filter(|path| !path.is_empty());
+        let mut raw = HashMap::new();
+        // The file first, then the environment, so that environment variables win.
+        if let Some(path) = file {
+            let source = config::Config::builder().add_source(config::File::new(&path, config::FileFormat::Toml));
+            collect_into(&mut raw, source)?;
+        }
+        let env = config::Environment::with_prefix(PREFIX).prefix_separator("_").ignore_empty(true);
+        let env = match vars {
+            Some(map) => env.source(Some(map.into_iter().collect())),
+            None => env,
+        };
+        collect_into(&mut raw, config::Config::builder().add_source(env))?;
+        Parser { raw, errors: Vec::new() }.settings()
+    }
+
+    /// The socket address to bind, `host:port`.
+    pub fn bind_address(&self) -> String {
+        format!("{}:{}", self.backend_host, self.backend_port)
+    }
+
+    /// Access-token lifetime.
+    pub fn access_token_ttl(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.access_token_expire_minutes))
+    }
+
+    /// Refresh-token lifetime.
+    pub fn refresh_token_ttl(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.refresh_token_expire_minutes))
+    }
+}
+
+/// Builds one source and adds its non-empty values to `raw`, keys lower-cased.
+fn collect_into(
+    raw: &mut HashMap<String, String>,
+    builder: config::ConfigBuilder<config::builder::DefaultState>,
+) -> Result<(), SettingsError> {
+    let values = builder
+        .build()
+        .map_err(|e| SettingsError::Source(e.to_string()))?
+        .try_deserialize::<HashMap<String, config::Value>>()
+        .map_err(|e| SettingsError::Source(e.to_string()))?;
+    for (key, value) in values {
+        let text = value.into_string().map_err(|e| {
+            SettingsError::Invalid(vec![SettingError {
+                variable: var_name(&key),
+                message: format!("{e}; expected a plain value"),
+            }])
+        })?;
+        if !text.is_empty() {
+            raw.insert(key.to_lowercase(), text);
+        }
+    }
+    Ok(())
+}
+
+fn var_name(key: &str) -> String {
+    format!("{PREFIX}_{}", key.to_uppercase())
+}
+
+struct Parser {
+    raw: HashMap<String, String>,
+    errors: Vec<SettingError>,
+}
+
+impl Parser {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.raw.get(key).map(String::as_str)
+    }
+
+    fn fail(&mut self, key: &str, message: String) {
+        self.errors.push(SettingError { variable: var_name(key), message });
+    }
+
+    fn string(&self, key: &str, default: &str) -> String {
+        self.get(key).unwrap_or(default).to_owned()
+    }
+
+    fn number<T>(&mut self, key: &str, default: T, min: T, max: T) -> T
+    where
+        T: std::str::FromStr + PartialOrd + Copy + fmt::Display,
+    {
+        let Some(text) = self.get(key).map(str::to_owned) else { return default };
+        match text.trim().parse::<T>() {
+            Ok(value) if value >= min && value <= max => value,
+            _ => {
+                self.fail(key, format!("'{text}' is not valid; expected an integer from {min} to {max}"));
+                default
+            }
+        }
+    }
+
+    fn seconds(&mut self, key: &str, default: f64) -> Duration {
+        let Some(text) = self.get(key).map(str::to_owned) else {
+            return Duration::from_secs_f64(default);
+        };
+        match text.trim().parse::<f64>() {
+            Ok(value) if value.is_finite() && (0.0..=86_400.0).contains(&value) => Duration::from_secs_f64(value),
+            _ => {
+                self.fail(key, format!("'{text}' is not valid; expected a number of seconds from 0 to 86400"));
+                Duration::from_secs_f64(default)
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &str, default: bool) -> bool {
+        let Some(text) = self.get(key).map(str::to_owned) else { return default };
+        match text.trim().to_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" | "t" | "y" => true,
+            "0" | "false" | "no" | "off" | "f" | "n" => false,
+            _ => {
+                self.fail(key, format!("'{text}' is not valid; expected true or false"));
+                default
+            }
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, key: &str, default: T, options: &[(&str, T)]) -> T {
+        let Some(text) = self.get(key).map(str::to_owned) else { return default };
+        if let Some((_, value)) = options.iter().find(|(name, _)| name.eq_ignore_ascii_case(text.trim())) {
+            return *value;
+        }
+        let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
+        self.fail(key, format!("'{text}' is not valid; expected one of: {}", names.join(", ")));
+        default
+    }
+
+    fn settings(mut self) -> Result<Settings, SettingsError> {
+        let app_env = self.choice(
+            "app_env",
+            AppEnv::Development,
+            &[("development", AppEnv::Development), ("production", AppEnv::Production)],
+        );
+        let production = app_env == AppEnv::Production;
+        let backend_host = self.string("backend_host", "127.0.0.1");
+        let backend_port = self.number("backend_port", 8080u16, 0, u16::MAX);
+        let api_v1_str = self.api_prefix();
+        let protocol = self.choice("protocol", "http", &[("http", "http"), ("https", "https")]).to_owned();
+        let (secret_key, secret_key_generated) = self.secret_key(production);
+        let access_token_expire_minutes = self.number("access_token_expire_minutes", 10_080u32, 1, 5_256_000);
+        let refresh_token_expire_minutes = self.number("refresh_token_expire_minutes", 43_200u32, 1, 5_256_000);
+        let backend_cors_origins = self.cors_origins();
+        let backend_graceful_timeout = self.seconds("backend_graceful_timeout", 30.0);
+        let debug = self.boolean("debug", !production);
+        let log_level = self.log_level();
+        let log_format =
+            self.choice("log_format", LogFormat::Text, &[("text", LogFormat::Text), ("json", LogFormat::Json)]);
+        let database_url = Secret::new(self.database_url());
+        let pool_size = self.number("postgres_pool_size", 10u32, 1, 10_000);
+        let max_overflow = self.number("postgres_max_overflow", 20u32, 0, 10_000);
+        let acquire_timeout = self.seconds("postgres_pool_timeout", 10.0);
+        let pool = PoolSettings { max_connections: pool_size + max_overflow, min_connections: 0, acquire_timeout };
+        let project_name = self.string("project_name", "kwik");
+        let first_superuser = self.string("first_superuser", "admin@example.com");
+        let first_superuser_password = Secret::new(self.string("first_superuser_password", DEFAULT_SUPERUSER_PASSWORD));
+        if production && first_superuser_password.expose() == DEFAULT_SUPERUSER_PASSWORD {
+            self.fail(
+                "first_superuser_password",
+                "the default password 'admin' is refused when KWIK_APP_ENV=production; expected a strong password"
+                    .to_owned(),
+            );
+        }
+        let password_min_length = self.number("password_min_length", 12usize, 1, 72);
+        let max_body_bytes = self.number("max_body_bytes", 1_048_576usize, 1024, 1 << 30);
+        let list_max_limit = self.number("list_max_limit", 1000u64, 1, 1_000_000);
+
+        if !self.errors.is_empty() {
+            return Err(SettingsError::Invalid(self.errors));
+        }
+        Ok(Settings {
+            app_env,
+            backend_host,
+            backend_port,
+            api_v1_str,
+            protocol,
+            secret_key,
+            secret_key_generated,
+            access_token_expire_minutes,
+            refresh_token_expire_minutes,
+            backend_cors_origins,
+            backend_graceful_timeout,
+            debug,
+            log_level,
+            log_format,
+            database_url,
+            pool,
+            project_name,
+            first_superuser,
+            first_superuser_password,
+            password_min_length,
+            max_body_bytes,
+            list_max_limit,
+        })
+    }
+
+    fn api_prefix(&mut self) -> String {
+        let value = self.string("api_v1_str", "/api/v1");
+        let valid = value.starts_with('/')
+            && !value.ends_with('/')
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c));
+        if !valid {
+            self.fail(
+                "api_v1_str",
+                format!("'{value}' is not valid; expected a path such as /api/v1 (leading slash, no trailing slash)"),
+            );
+            return "/api/v1".to_owned();
+        }
+        value
+    }
+
+    fn secret_key(&mut self, production: bool) -> (Secret, bool) {
+        match self.get("secret_key").map(str::to_owned) {
+            Some(key) if key.len() >= 32 => (Secret::new(key), false),
+            Some(_) => {
+                self.fail("secret_key", "the key is too short; expected at least 32 bytes (256 bits, RFC 7518 §3.2), e.g. `openssl rand -base64 48`".to_owned());
+                (Secret::new(""), false)
+            }
+            None if production => {
+                self.fail("secret_key", "missing; it is required when KWIK_APP_ENV=production (expected at least 32 random bytes, e.g. `openssl rand -base64 48`)".to_owned());
+                (Secret::new(""), false)
+            }
+            None => {
+                let mut bytes = [0u8; 32];
+                rand::rng().fill_bytes(&mut bytes);
+                let hex = bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+                    let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{b:02x}"));
+                    out
+                });
+                (Secret::new(hex), true)
+            }
+        }
+    }
+
+    fn cors_origins(&mut self) -> Vec<String> {
+        let Some(text) = self.get("backend_cors_origins").map(str::to_owned) else { return Vec::new() };
+        let trimmed = text.trim();
+        let origins: Vec<String> = if trimmed.starts_with('[') {
+            if let Ok(list) = serde_json::from_str::<Vec<String>>(trimmed) {
+                list
+            } else {
+                self.fail("backend_cors_origins", format!("'{text}' is not a JSON array of strings; expected e.g. [\"https://app.example.com\"] or a comma list"));
+                return Vec::new();
+            }
+        } else {
+            trimmed.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+        };
+        for origin in &origins {
+            let ok = origin == "*"
+                || url::Url::parse(origin).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !ok {
+                self.fail(
+                    "backend_cors_origins",
+                    format!(
+                        "'{origin}' is not an origin; expected scheme://host[:port] such as https://app.example.com"
+                    ),
+                );
+            }
+        }
+        origins.into_iter().map(|o| o.trim_end_matches('/').to_owned()).collect()
+    }
+
+    fn log_level(&mut self) -> String {
+        let text = self.string("log_level", "info");
+        let mapped = match text.to_lowercase().as_str() {
+            "warning" => "warn".to_owned(),
+            "critical" | "fatal" => "error".to_owned(),
+            "notset" => "trace".to_owned(),
+            other => other.to_owned(),
+        };
+        let valid = mapped.split(',').all(|directive| {
+            let level = directive.rsplit('=').next().unwrap_or_default().trim();
+            matches!(level, "trace" | "debug" | "info" | "warn" | "error" | "off")
+        });
+        if !valid {
+            self.fail("log_level", format!("'{text}' is not valid; expected DEBUG, INFO, WARNING, ERROR, CRITICAL or a filter such as kwik_http=debug,info"));
+            return "info".to_owned();
+        }
+        mapped
+    }
+
+    fn database_url(&mut self) -> String {
+        if let Some(url) = self.get("database_url").map(str::to_owned) {
+            return self.check_database_url("database_url", &url);
+        }
+        if let Some(uri) = self.get("sqlalchemy_database_uri").map(str::to_owned) {
+            let translated = translate_sqlalchemy_uri(&uri);
+            return self.check_database_url("sqlalchemy_database_uri", &translated);
+        }
+        let keys = ["postgres_server", "postgres_user", "postgres_password", "postgres_db", "postgres_port"];
+        if keys.iter().any(|k| self.raw.contains_key(*k)) {
+            let port = self.number("postgres_port", 5432u16, 1, u16::MAX);
+            let Ok(mut url) = url::Url::parse("postgres://localhost") else {
+                return DEFAULT_SQLITE_URL.to_owned();
+            };
+            let host = self.string("postgres_server", "db");
+            if url.set_host(Some(&host)).is_err() {
+                self.fail("postgres_server", format!("'{host}' is not a host name; expected e.g. localhost"));
+            }
+            let _ = url.set_port(Some(port));
+            let _ = url.set_username(&self.string("postgres_user", "postgres"));
+            let _ = url.set_password(Some(&self.string("postgres_password", "root")));
+            url.set_path(&self.string("postgres_db", "db"));
+            return url.to_string();
+        }
+        DEFAULT_SQLITE_URL.to_owned()
+    }
+
+    fn check_database_url(&mut self, key: &str, url: &str) -> String {
+        let ok = url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !ok {
+            let scheme = url.split(':').next().unwrap_or_default();
+            self.fail(key, format!("unsupported scheme '{scheme}'; expected sqlite://path, sqlite::memory: or postgres://user:password@host:port/database"));
+        }
+        url.to_owned()
+    }
+}
+
+/// Turns a SQLAlchemy URI (Kwik's `SQLALCHEMY_DATABASE_URI`) into a sqlx URL:
+/// `postgresql+psycopg2://...` → `postgres://...`, `sqlite:///relative.db` → `sqlite://relative.db`.
+fn translate_sqlalchemy_uri(uri: &str) -> String {
+    if let Some((scheme, rest)) = uri.split_once("://") {
+        let base = scheme.split('+').next().unwrap_or(scheme);
+        return match base {
+            "postgresql" | "postgres" => format!("postgres://{rest}"),
+            "sqlite" => format!("sqlite://{}", rest.strip_prefix('/').unwrap_or(rest)),
+            _ => uri.to_owned(),
+        };
+    }
+    uri.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        Settings::from_vars(vars.iter().map(|(k, v)| (*k, *v)))
+    }
+
+    #[test]
+    fn defaults_match_kwik() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.app_env, AppEnv::Development);
+        assert_eq!(s.backend_port, 8080);
+        assert_eq!(s.api_v1_str, "/api/v1");
+        assert_eq!(s.access_token_expire_minutes, 10_080);
+        assert_eq!(s.first_superuser, "admin@example.com");
+        assert_eq!(s.first_superuser_password.expose(), "admin");
+        assert_eq!(s.password_min_length, 12);
+        assert_eq!(s.database_url.expose(), "sqlite://kwik.sqlite");
+        assert_eq!(s.pool.max_connections, 30);
+        assert_eq!(s.pool.acquire_timeout, Duration::from_secs(10));
+        assert_eq!(s.backend_graceful_timeout, Duration::from_secs(30));
+        assert!(s.debug);
+        assert!(s.secret_key_generated);
+        assert!(s.secret_key.expose().len() >= 32);
+    }
+
+    #[test]
+    fn generated_keys_differ_per_process_start() {
+        assert_ne!(load(&[]).unwrap().secret_key, load(&[]).unwrap().secret_key);
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = load(&[
+            ("KWIK_SECRET_KEY", "0123456789abcdef0123456789abcdef-top-secret"),
+            ("KWIK_DATABASE_URL", "postgres://u:hunter2@db/x"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("top-secret"));
+        assert!(!shown.contains("hunter2"));
+    }
+
+    #[rstest]
+    #[case("KWIK_BACKEND_PORT", "abc", "expected an integer from 0 to 65535")]
+    #[case("KWIK_BACKEND_PORT", "70000", "expected an integer from 0 to 65535")]
+    #[case("KWIK_APP_ENV", "staging", "expected one of: development, production")]
+    #[case("KWIK_DEBUG", "maybe", "expected true or false")]
+    #[case("KWIK_PASSWORD_MIN_LENGTH", "0", "expected an integer from 1 to 72")]
+    #[case("KWIK_PASSWORD_MIN_LENGTH", "73", "expected an integer from 1 to 72")]
+    #[case("KWIK_ACCESS_TOKEN_EXPIRE_MINUTES", "-5", "expected an integer")]
+    #[case("KWIK_SECRET_KEY", "short", "at least 32 bytes")]
+    #[case("KWIK_BACKEND_CORS_ORIGINS", "not an origin", "expected scheme://host")]
+    #[case("KWIK_BACKEND_CORS_ORIGINS", "[1, 2", "JSON array")]
+    #[case("KWIK_DATABASE_URL", "mysql://x", "unsupported scheme 'mysql'")]
+    #[case("KWIK_LOG_LEVEL", "loud", "expected DEBUG, INFO")]
+    #[case("KWIK_LOG_FORMAT", "xml", "expected one of: text, json")]
+    #[case("KWIK_API_V1_STR", "api/", "leading slash")]
+    #[case("KWIK_POSTGRES_POOL_TIMEOUT", "soon", "number of seconds")]
+    #[case("KWIK_BACKEND_GRACEFUL_TIMEOUT", "-1", "number of seconds")]
+    fn invalid_values_name_the_variable(#[case] var: &str, #[case] value: &str, #[case] expected: &str) {
+        let err = load(&[(var, value)]).unwrap_err();
+        let errors = err.errors();
+        assert_eq!(errors.len(), 1, "{err}");
+        assert_eq!(errors[0].variable, var);
+        assert!(errors[0].message.contains(expected), "{}", errors[0].message);
+        assert!(err.to_string().contains(var));
+    }
+
+    #[test]
+    fn production_requires_secret_key_and_real_admin_password() {
+        let err = load(&[("KWIK_APP_ENV", "production")]).unwrap_err();
+        let vars: Vec<&str> = err.errors().iter().map(|e| e.variable.as_str()).collect();
+        assert_eq!(vars, ["KWIK_SECRET_KEY", "KWIK_FIRST_SUPERUSER_PASSWORD"]);
+
+        let ok = load(&[
+            ("KWIK_APP_ENV", "production"),
+            ("KWIK_SECRET_KEY", "a-very-long-production-secret-key-of-48-bytes!!"),
+            ("KWIK_FIRST_SUPERUSER_PASSWORD", "correct horse battery staple"),
+        ])
+        .unwrap();
+        assert!(!ok.debug);
+        assert!(!ok.secret_key_generated);
+    }
+
+    #[test]
+    fn empty_values_are_ignored_like_kwik() {
+        let s = load(&[("KWIK_BACKEND_PORT", ""), ("KWIK_SECRET_KEY", "")]).unwrap();
+        assert_eq!(s.backend_port, 8080);
+        assert!(s.secret_key_generated);
+    }
+
+    #[rstest]
+    #[case("https://a.example.com, http://localhost:3000", &["https://a.example.com", "http://localhost:3000"])]
+    #[case(r#"["https://a.example.com/"]"#, &["https://a.example.com"])]
+    fn cors_origins_accept_comma_list_or_json(#[case] value: &str, #[case] expected: &[&str]) {
+        let s = load(&[("KWIK_BACKEND_CORS_ORIGINS", value)]).unwrap();
+        assert_eq!(s.backend_cors_origins, expected);
+    }
+
+    #[rstest]
+    #[case(&[("KWIK_SQLALCHEMY_DATABASE_URI", "postgresql+psycopg2://u:p@h:5433/d")], "postgres://u:p@h:5433/d")]
+    #[case(&[("KWIK_SQLALCHEMY_DATABASE_URI", "sqlite:///app.db")], "sqlite://app.db")]
+    #[case(&[("KWIK_POSTGRES_SERVER", "pg"), ("KWIK_POSTGRES_PASSWORD", "p@ss")], "postgres://postgres:p%40ss@pg:5432/db")]
+    #[case(&[("KWIK_DATABASE_URL", "postgres://x@y/z"), ("KWIK_POSTGRES_SERVER", "ignored")], "postgres://x@y/z")]
+    fn database_url_sources(#[case] vars: &[(&str, &str)], #[case] expected: &str) {
+        assert_eq!(load(vars).unwrap().database_url.expose(), expected);
+    }
+
+    #[test]
+    fn pool_follows_sqlalchemy_meaning() {
+        let s = load(&[
+            ("KWIK_POSTGRES_POOL_SIZE", "5"),
+            ("KWIK_POSTGRES_MAX_OVERFLOW", "3"),
+            ("KWIK_POSTGRES_POOL_TIMEOUT", "2.5"),
+        ])
+        .unwrap();
+        assert_eq!(s.pool.max_connections, 8);
+        assert_eq!(s.pool.acquire_timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn python_log_levels_are_translated() {
+        assert_eq!(load(&[("KWIK_LOG_LEVEL", "WARNING")]).unwrap().log_level, "warn");
+        assert_eq!(load(&[("KWIK_LOG_LEVEL", "kwik_http=debug,info")]).unwrap().log_level, "kwik_http=debug,info");
+    }
+
+    #[test]
+    fn settings_file_is_read_and_env_wins() {
+        let dir = std::env::temp_dir().join(format!("kwik-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kwik.toml");
+        std::fs::write(&path, "BACKEND_PORT = 9000\nPROJECT_NAME = \"from-file\"\n").unwrap();
+        let s = load(&[("KWIK_SETTINGS_FILE", path.to_str().unwrap()), ("KWIK_PROJECT_NAME", "from-env")]).unwrap();
+        assert_eq!(s.backend_port, 9000);
+        assert_eq!(s.project_name, "from-env");
+        let missing = load(&[("KWIK_SETTINGS_FILE", "/nonexistent/kwik.toml")]).unwrap_err();
+        assert!(matches!(missing, SettingsError::Source(_)));
+    }
+}

@@ -1,0 +1,290 @@
+//! The [`App`] builder: settings + database + modules → a poem endpoint with Kwik's routes,
+//! docs, health checks, error shape and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kwik_core::{Error, MigrationSet};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::{AddData, CatchPanic};
+use poem::web::Data;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+use poem_openapi::{OpenApi, OpenApiService};
+use serde_json::json;
+
+use crate::error::{error_response, render};
+use crate::module::{Module, ModuleRuntime, NoApi};
+use crate::state::AppState;
+
+/// How long `/health/ready` waits for the database before answering 503 (seconds).
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Something that runs once at start-up, after migrations (the auth crate's bootstrap of
+/// built-in permissions and the first superuser is one).
+pub type StartupHook = Arc<
+    dyn for<'a> Fn(&'a AppState, &'a [&'static str]) -> futures_util::future::BoxFuture<'a, kwik_core::Result<()>>
+        + Send
+        + Sync,
+>;
+
+/// A Kwik application: shared state, the composed API type `A`, and the runtime parts of its
+/// modules (migrations, permissions, seeds).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use kwik_core::{Db, Settings};
+/// use kwik_http::{App, AppState};
+///
+/// let settings = Settings::from_env()?;
+/// let db = Db::connect(settings.database_url.expose(), &settings.pool).await?;
+/// let app = App::new(AppState::new(settings, db)); // .module(MyModule) ...
+/// app.prepare().await?;
+/// let acceptor = app.bind().await?;
+/// app.serve(acceptor, kwik_http::shutdown_signal()).await?;
+/// # Ok(()) }
+/// ```
+pub struct App<A> {
+    state: AppState,
+    api: A,
+    migrations: Vec<&'static MigrationSet>,
+    modules: Vec<Arc<dyn ModuleRuntime>>,
+    startup: Vec<StartupHook>,
+    version: String,
+}
+
+impl App<NoApi> {
+    /// An app with no modules yet.
+    pub fn new(state: AppState) -> Self {
+        Self {
+            state,
+            api: NoApi,
+            migrations: Vec::new(),
+            modules: Vec::new(),
+            startup: Vec::new(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
+    /// Adds a feature module: its API joins the app's, its migrations and permissions are applied
+    /// by [`App::prepare`], its seed data by [`App::seed`].
+    pub fn module<M: Module>(self, module: M) -> App<(A, M::Api)> {
+        let api = (self.api, module.api());
+        let mut modules = self.modules;
+        modules.push(Arc::new(module));
+        App {
+            state: self.state,
+            api,
+            migrations: self.migrations,
+            modules,
+            startup: self.startup,
+            version: self.version,
+        }
+    }
+
+    /// Adds a migration set that runs before every module's (framework tables).
+    #[must_use]
+    pub fn migrations(mut self, set: &'static MigrationSet) -> Self {
+        self.migrations.push(set);
+        self
+    }
+
+    /// Adds a start-up hook, run by [`App::prepare`] after all migrations with the permission
+    /// names every module declared.
+    #[must_use]
+    pub fn on_startup(mut self, hook: StartupHook) -> Self {
+        self.startup.push(hook);
+        self
+    }
+
+    /// Sets the version shown in the OpenAPI document (default: kwik-http's version).
+    #[must_use]
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Every permission the modules declare, in module order, without duplicates.
+    pub fn permissions(&self) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = Vec::new();
+        for name in self.modules.iter().flat_map(|m| m.permissions().iter().copied()) {
+            if !all.contains(&name) {
+                all.push(name);
+            }
+        }
+        all
+    }
+
+    /// The poem-openapi service for the composed API (paths relative to `KWIK_API_V1_STR`).
+    pub fn openapi(&self) -> OpenApiService<A, ()> {
+        let settings = &self.state.settings;
+        OpenApiService::new(self.api.clone(), settings.project_name.clone(), self.version.clone())
+            .server(settings.api_v1_str.clone())
+    }
+
+    /// The OpenAPI document as JSON (what `GET {prefix}/openapi.json` serves).
+    pub fn spec_json(&self) -> String {
+        self.openapi().spec()
+    }
+
+    /// Runs migrations (framework sets, then each module's), then the start-up hooks
+    /// (bootstrap of permissions and the first superuser). Idempotent.
+    ///
+    /// # Errors
+    /// The first migration or hook that fails.
+    pub async fn prepare(&self) -> kwik_core::Result<()> {
+        let mut sets = self.migrations.clone();
+        sets.extend(self.modules.iter().filter_map(|m| m.migrations()));
+        self.state.db.migrate(&sets).await?;
+        let permissions = self.permissions();
+        for hook in &self.startup {
+            hook(&self.state, &permissions).await?;
+        }
+        Ok(())
+    }
+
+    /// Loads every module's seed data.
+    ///
+    /// # Errors
+    /// The first seed that fails.
+    pub async fn seed(&self) -> kwik_core::Result<()> {
+        for module in &self.modules {
+            tracing::info!(module = module.name(), "seeding");
+            module.seed(&self.state).await?;
+        }
+        Ok(())
+    }
+
+    /// The complete HTTP endpoint: API under the prefix, spec, docs UIs, health checks,
+    /// body-size limit, panic catcher, and Kwik's JSON error shape for every error.
+    pub fn endpoint(&self) -> impl Endpoint<Output = Response> + 'static {
+        let service = self.openapi();
+        let prefix = self.state.settings.api_v1_str.clone();
+        let max_body = self.state.settings.max_body_bytes;
+        let routes = Route::new()
+            .at(format!("{prefix}/openapi.json"), service.spec_endpoint())
+            .at(format!("{prefix}/openapi.yaml"), service.spec_endpoint_yaml())
+            .nest("/docs", service.swagger_ui())
+            .nest("/scalar", service.scalar())
+            .nest("/redoc", service.redoc())
+            .at("/health/live", get(live))
+            .at("/health/ready", get(ready))
+            .nest(prefix, service);
+        routes
+            .around(move |ep, req| limit_body(ep, req, max_body))
+            .with(AddData::new(self.state.clone()))
+            .with(CatchPanic::new().with_handler(|_| render(&Error::Internal("handler panicked".to_owned()))))
+            .catch_all_error(|err| async move { error_response(err) })
+    }
+
+    /// Binds `KWIK_BACKEND_HOST:KWIK_BACKEND_PORT` (port 0 picks a free port; see
+    /// [`local_addr`]).
+    ///
+    /// # Errors
+    /// The bind error (address in use, permission denied).
+    pub async fn bind(&self) -> std::io::Result<TcpAcceptor> {
+        TcpListener::bind(self.state.settings.bind_address()).into_acceptor().await
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections and gives in-flight
+    /// requests up to `KWIK_BACKEND_GRACEFUL_TIMEOUT` seconds to finish; finally closes the pool.
+    ///
+    /// # Errors
+    /// I/O errors of the listener.
+    pub async fn serve(
+        &self,
+        acceptor: impl Acceptor + 'static,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let timeout = self.state.settings.backend_graceful_timeout;
+        let result = Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(self.endpoint(), shutdown, Some(timeout))
+            .await;
+        self.state.db.close().await;
+        result
+    }
+}
+
+/// The first socket address an acceptor listens on.
+pub fn local_addr(acceptor: &impl Acceptor) -> Option<SocketAddr> {
+    acceptor.local_addr().into_iter().find_map(|addr| addr.as_socket_addr().copied())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM, for [`App::serve`].
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Rejects bodies over `max` bytes with 413 before any handler reads them: by `Content-Length`
+/// when present, otherwise while reading the body.
+async fn limit_body<E: Endpoint>(ep: Arc<E>, mut req: Request, max: usize) -> poem::Result<Response> {
+    let too_large = || poem::Error::from(crate::ApiError(Error::PayloadTooLarge { limit: max }));
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(too_large());
+    }
+    // Without a declared length (chunked, or an in-process request) read at most `max` bytes.
+    if declared.is_none() {
+        let body = req.take_body().into_bytes_limit(max).await.map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+            other => poem::Error::from(other),
+        })?;
+        req.set_body(body);
+    }
+    Ok(ep.call(req).await?.into_response())
+}
+
+#[handler]
+fn live() -> poem::web::Json<serde_json::Value> {
+    poem::web::Json(json!({"status": "ok"}))
+}
+
+#[handler]
+async fn ready(state: Data<&AppState>) -> Response {
+    let check = tokio::time::timeout(READINESS_TIMEOUT, state.db.ping()).await;
+    match check {
+        Ok(Ok(())) => poem::web::Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Ok(Err(err)) => not_ready(&err.to_string()),
+        Err(_) => not_ready("the database did not answer in time"),
+    }
+}
+
+fn not_ready(reason: &str) -> Response {
+    tracing::warn!(reason, "readiness check failed");
+    let mut response = render(&Error::Unavailable("Database unavailable".to_owned()));
+    response.set_body(
+        json!({"status": "unavailable", "database": "unavailable", "detail": "Database unavailable", "code": "service_unavailable"})
+            .to_string(),
+    );
+    response
+}

@@ -1,0 +1,48 @@
+//! # kwik-http
+//!
+//! The HTTP layer of Kwik for Rust, on poem and poem-openapi: the [`App`] builder that turns
+//! settings, a database and feature [`Module`]s into a server; Kwik's JSON error shape for every
+//! error ([`ApiError`], [`error_response`]); [`JsonBody`] with FastAPI-style 422 reporting; health
+//! checks; generated OpenAPI with Swagger UI, Scalar and ReDoc; graceful shutdown.
+//!
+//! Routes of every app:
+//!
+//! | path | what |
+//! |---|---|
+//! | `{KWIK_API_V1_STR}/...` | the modules' operations (default prefix `/api/v1`) |
+//! | `{prefix}/openapi.json`, `{prefix}/openapi.yaml` | the generated OpenAPI 3 document |
+//! | `/docs`, `/scalar`, `/redoc` | interactive docs (Swagger UI, Scalar, ReDoc), embedded |
+//! | `/health/live` | 200 while the process runs |
+//! | `/health/ready` | 200 when the database answers, else 503 JSON |
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use kwik_core::{Db, Settings};
+//! use kwik_http::{App, AppState};
+//! use poem::test::TestClient;
+//!
+//! let settings = Settings::from_vars([("KWIK_DATABASE_URL", "sqlite::memory:")]).unwrap();
+//! let db = Db::connect(settings.database_url.expose(), &settings.pool).await.unwrap();
+//! let app = App::new(AppState::new(settings, db));
+//! app.prepare().await.unwrap();
+//!
+//! let client = TestClient::new(app.endpoint());
+//! client.get("/health/ready").send().await.assert_status_is_ok();
+//! let missing = client.get("/api/v1/nowhere").send().await;
+//! missing.assert_status(poem::http::StatusCode::NOT_FOUND);
+//! missing.assert_json(serde_json::json!({"detail": "Not Found", "code": "not_found"})).await;
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod app;
+mod body;
+mod error;
+mod module;
+mod state;
+
+pub use app::{App, StartupHook, local_addr, shutdown_signal};
+pub use body::{JsonBody, Validate, is_secret_field, parse_json};
+pub use error::{ApiError, ApiResult, error_response, render};
+pub use module::{Module, NoApi};
+pub use state::AppState;

@@ -1,0 +1,87 @@
+//! Feature modules: an API plus the migrations, permissions and seed data it needs.
+
+use std::collections::HashMap;
+
+use futures_util::future::BoxFuture;
+use kwik_core::MigrationSet;
+use poem::endpoint::BoxEndpoint;
+use poem::http::Method;
+use poem_openapi::OpenApi;
+use poem_openapi::registry::{MetaApi, Registry};
+
+use crate::state::AppState;
+
+/// A feature module (Projects, Customers, ...). The server composes modules in one place:
+///
+/// ```ignore
+/// let app = App::new(state).module(Builtin).module(Projects).module(Customers);
+/// ```
+///
+/// poem-openapi composes APIs statically, so each module names its API type; migrations,
+/// permissions and seeds are collected at run time.
+pub trait Module: Send + Sync + 'static {
+    /// The module's poem-openapi API (a `#[OpenApi]` struct or a tuple of them).
+    type Api: OpenApi + Clone + Send + Sync + 'static;
+
+    /// A short unique name, used in logs and as the migration set's name.
+    fn name(&self) -> &'static str;
+
+    /// The module's API value.
+    fn api(&self) -> Self::Api;
+
+    /// Migrations the module needs, for both backends. Run at start-up, after the framework's.
+    fn migrations(&self) -> Option<&'static MigrationSet> {
+        None
+    }
+
+    /// Permission names the module checks (Kwik's `{domain}_{action}` style, e.g. `project_read`).
+    /// Created at start-up and granted to the `admin` role.
+    fn permissions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Demo data, loaded by the server's `seed` command. Must be idempotent.
+    ///
+    /// # Errors
+    /// Any database error.
+    fn seed<'a>(&'a self, _state: &'a AppState) -> BoxFuture<'a, kwik_core::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The runtime half of a module, kept after its API type has been folded into the app's type.
+pub(crate) trait ModuleRuntime: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn migrations(&self) -> Option<&'static MigrationSet>;
+    fn permissions(&self) -> &'static [&'static str];
+    fn seed<'a>(&'a self, state: &'a AppState) -> BoxFuture<'a, kwik_core::Result<()>>;
+}
+
+impl<M: Module> ModuleRuntime for M {
+    fn name(&self) -> &'static str {
+        Module::name(self)
+    }
+    fn migrations(&self) -> Option<&'static MigrationSet> {
+        Module::migrations(self)
+    }
+    fn permissions(&self) -> &'static [&'static str] {
+        Module::permissions(self)
+    }
+    fn seed<'a>(&'a self, state: &'a AppState) -> BoxFuture<'a, kwik_core::Result<()>> {
+        Module::seed(self, state)
+    }
+}
+
+/// An API with no operations: the starting point of [`App`](crate::App) before modules are added.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoApi;
+
+impl OpenApi for NoApi {
+    fn meta() -> Vec<MetaApi> {
+        Vec::new()
+    }
+
+    fn register(_registry: &mut Registry) {}
+
+    fn add_routes(self, _route_table: &mut HashMap<String, HashMap<Method, BoxEndpoint<'static>>>) {}
+}

@@ -1,0 +1,232 @@
+//! Project automation. `cargo xtask test` runs the whole check, as CI does:
+//! fmt, clippy, the test suite on SQLite, the test suite on PostgreSQL, docs, and the OpenAPI
+//! snapshot check; it ends with a summary and the line `N passed, N failed`.
+//! `cargo xtask openapi` rewrites the committed snapshot (`docs/openapi.json`).
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+
+const SNAPSHOT: &str = "docs/openapi.json";
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Parser)]
+#[command(about = "Kwik for Rust project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// fmt, clippy, tests on SQLite and PostgreSQL, docs, OpenAPI snapshot.
+    Test {
+        /// Skip fmt, clippy and docs (tests and snapshot only).
+        #[arg(long)]
+        quick: bool,
+        /// Extra arguments passed to `cargo test` (e.g. a test name filter).
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
+    /// Regenerate the committed OpenAPI snapshot.
+    Openapi,
+}
+
+struct Step {
+    name: String,
+    ok: bool,
+    seconds: f64,
+    passed: u64,
+    failed: u64,
+    note: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    match cli.task {
+        Task::Test { quick, cargo_args } => test(&root, quick, &cargo_args),
+        Task::Openapi => match generate_spec(&root) {
+            Ok(spec) => match std::fs::write(root.join(SNAPSHOT), spec) {
+                Ok(()) => {
+                    println!("wrote {SNAPSHOT}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("cannot write {SNAPSHOT}: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn test(root: &Path, quick: bool, cargo_args: &[String]) -> ExitCode {
+    let in_ci = std::env::var_os("CI").is_some();
+    let mut steps = Vec::new();
+    if !quick {
+        steps.push(run_step("fmt", cargo().current_dir(root).args(["fmt", "--all", "--check"])));
+        steps.push(run_step(
+            "clippy",
+            cargo().current_dir(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        ));
+    }
+
+    let mut sqlite = cargo();
+    sqlite.current_dir(root).args(["test", "--workspace"]).args(cargo_args).env_remove("KWIK_TEST_DATABASE_URL");
+    steps.push(run_tests("tests (SQLite)", &mut sqlite));
+
+    let pg_url = std::env::var("KWIK_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .unwrap_or_else(|| DEFAULT_PG_URL.to_owned());
+    if postgres_reachable(&pg_url) {
+        let mut pg = cargo();
+        pg.current_dir(root).args(["test", "--workspace"]).args(cargo_args).env("KWIK_TEST_DATABASE_URL", &pg_url);
+        steps.push(run_tests("tests (PostgreSQL)", &mut pg));
+    } else {
+        let banner = "!".repeat(78);
+        eprintln!(
+            "\n{banner}\n  PostgreSQL is NOT reachable at {}\n  The PostgreSQL half of the suite did not run.\n  Start it, or set KWIK_TEST_DATABASE_URL=postgres://user@host:port/db\n{banner}\n",
+            redact(&pg_url)
+        );
+        steps.push(Step {
+            name: "tests (PostgreSQL)".to_owned(),
+            ok: !in_ci,
+            seconds: 0.0,
+            passed: 0,
+            failed: 0,
+            note: if in_ci { "unreachable (a failure in CI)".to_owned() } else { "SKIPPED: unreachable".to_owned() },
+        });
+    }
+
+    if !quick {
+        steps.push(run_step(
+            "docs",
+            cargo().current_dir(root).args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
+        ));
+    }
+    steps.push(check_snapshot(root));
+
+    println!("\n== summary ==");
+    for step in &steps {
+        let status = if step.ok { "ok  " } else { "FAIL" };
+        let counts = if step.passed + step.failed > 0 {
+            format!(" ({} passed, {} failed)", step.passed, step.failed)
+        } else {
+            String::new()
+        };
+        println!("{status} {:<22} {:>7.1}s{counts} {}", step.name, step.seconds, step.note);
+    }
+    let passed: u64 = steps.iter().map(|s| s.passed).sum();
+    let failed: u64 = steps.iter().map(|s| s.failed).sum();
+    let failed_steps = steps.iter().filter(|s| !s.ok).count();
+    println!("{passed} passed, {failed} failed");
+    if failed_steps == 0 && failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        println!("{failed_steps} step(s) failed");
+        ExitCode::FAILURE
+    }
+}
+
+fn run_step(name: &str, command: &mut Command) -> Step {
+    println!("\n== {name} ==");
+    let start = Instant::now();
+    let ok = command.status().is_ok_and(|s| s.success());
+    Step {
+        name: name.to_owned(),
+        ok,
+        seconds: start.elapsed().as_secs_f64(),
+        passed: 0,
+        failed: 0,
+        note: String::new(),
+    }
+}
+
+/// Runs `cargo test`, echoing its output, and sums the `test result:` lines.
+fn run_tests(name: &str, command: &mut Command) -> Step {
+    println!("\n== {name} ==");
+    let start = Instant::now();
+    let output = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).output();
+    let (ok, stdout) = match output {
+        Ok(out) => (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()),
+        Err(e) => (false, format!("cannot run cargo: {e}")),
+    };
+    print!("{stdout}");
+    let (mut passed, mut failed) = (0, 0);
+    for line in stdout.lines().filter(|l| l.starts_with("test result:")) {
+        passed += count_before(line, " passed");
+        failed += count_before(line, " failed");
+    }
+    Step { name: name.to_owned(), ok, seconds: start.elapsed().as_secs_f64(), passed, failed, note: String::new() }
+}
+
+fn count_before(line: &str, label: &str) -> u64 {
+    line.find(label)
+        .and_then(|end| line[..end].rsplit(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(0)
+}
+
+fn postgres_reachable(url: &str) -> bool {
+    let authority = url.split("://").nth(1).unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default().split(['/', '?']).next().unwrap_or_default();
+    let target = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
+    target
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(3)).is_ok())
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(e)) if e > s => format!("{}://***{}", &url[..s], &url[e..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn generate_spec(root: &Path) -> Result<String, String> {
+    let output = cargo()
+        .current_dir(root)
+        .args(["run", "--quiet", "-p", "kwik-server", "--", "openapi"])
+        .env("KWIK_LOG_LEVEL", "error")
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run kwik-server: {e}"))?;
+    if !output.status.success() {
+        return Err("`kwik-server openapi` failed".to_owned());
+    }
+    String::from_utf8(output.stdout).map_err(|e| format!("spec is not UTF-8: {e}"))
+}
+
+fn check_snapshot(root: &Path) -> Step {
+    println!("\n== OpenAPI snapshot ==");
+    let start = Instant::now();
+    let (ok, note) = match (generate_spec(root), std::fs::read_to_string(root.join(SNAPSHOT))) {
+        (Ok(generated), Ok(committed)) if generated == committed => (true, String::new()),
+        (Ok(_), Ok(_)) => (false, format!("{SNAPSHOT} is stale: run `cargo xtask openapi` and commit it")),
+        (Ok(_), Err(_)) => (false, format!("{SNAPSHOT} is missing: run `cargo xtask openapi`")),
+        (Err(e), _) => (false, e),
+    };
+    if !note.is_empty() {
+        eprintln!("{note}");
+    }
+    Step { name: "openapi snapshot".to_owned(), ok, seconds: start.elapsed().as_secs_f64(), passed: 0, failed: 0, note }
+}
