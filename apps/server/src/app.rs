@@ -1,19 +1,22 @@
 //! Composition of the example server: which modules it serves, and the CLI actions.
 
 use kwik_core::{Db, Settings};
+use kwik_http::builtin::Builtin;
 use kwik_http::{App, AppState};
 use tracing_subscriber::EnvFilter;
 
 /// Builds the application: every module this server serves is registered here, one line each.
 pub fn build(state: AppState) -> App<impl poem_openapi::OpenApi + Clone + Send + Sync + 'static> {
-    App::new(state).version(env!("CARGO_PKG_VERSION"))
+    App::new(state).version(env!("CARGO_PKG_VERSION")).module(Builtin)
 }
 
-/// Connects to the configured database.
-async fn connect(settings: &Settings) -> Result<Db, String> {
-    Db::connect(settings.database_url.expose(), &settings.pool)
+/// Opens the database and builds the app on it.
+async fn open(settings: Settings) -> Result<App<impl poem_openapi::OpenApi + Clone + Send + Sync + 'static>, String> {
+    let db = Db::connect(settings.database_url.expose(), &settings.pool)
         .await
-        .map_err(|e| format!("cannot open the database: {e}"))
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let state = AppState::new(settings, db).map_err(|e| format!("invalid settings: {e}"))?;
+    Ok(build(state))
 }
 
 /// `serve`: migrate, bootstrap, then serve until SIGINT/SIGTERM.
@@ -21,8 +24,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     if settings.secret_key_generated {
         tracing::warn!("KWIK_SECRET_KEY is not set: a random key was generated, so tokens will not survive a restart");
     }
-    let db = connect(&settings).await?;
-    let app = build(AppState::new(settings, db));
+    let app = open(settings).await?;
     app.prepare().await.map_err(|e| format!("start-up failed: {e}"))?;
     let acceptor = app.bind().await.map_err(|e| format!("cannot listen: {e}"))?;
     let settings = &app.state().settings;
@@ -37,18 +39,33 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
 
 /// `migrate`: apply migrations and the bootstrap, then exit.
 pub async fn migrate(settings: Settings) -> Result<(), String> {
-    let db = connect(&settings).await?;
-    let app = build(AppState::new(settings, db));
+    let app = open(settings).await?;
     app.prepare().await.map_err(|e| format!("migration failed: {e}"))?;
     app.state().db.close().await;
     tracing::info!("migrations applied");
     Ok(())
 }
 
-/// `openapi`: print the spec without touching the database.
+/// `create-superuser`: migrate, then make sure a user with this email exists, is active, holds the
+/// `admin` role, and has this password.
+pub async fn create_superuser(settings: Settings, email: &str, password: &str) -> Result<(), String> {
+    let app = open(settings).await?;
+    app.prepare().await.map_err(|e| format!("migration failed: {e}"))?;
+    let state = app.state();
+    let policy = state.password_policy;
+    policy.check(password, &["password"]).map_err(|issue| issue.msg)?;
+    let email = kwik_rbac::normalize::email(email, &["email"]).map_err(|issue| issue.msg)?;
+    let hashed = state.hasher.hash(password).await.map_err(|e| e.to_string())?;
+    kwik_rbac::bootstrap::ensure_superuser(&state.db, &email, &hashed).await.map_err(|e| e.to_string())?;
+    state.db.close().await;
+    tracing::info!(email, "superuser ready");
+    Ok(())
+}
+
+/// `openapi`: print the spec without touching a real database.
 pub async fn print_openapi(settings: Settings) -> Result<(), String> {
     let db = Db::connect("sqlite::memory:", &settings.pool).await.map_err(|e| e.to_string())?;
-    let app = build(AppState::new(settings, db));
+    let app = build(AppState::new(settings, db).map_err(|e| e.to_string())?);
     println!("{}", app.spec_json());
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! kwik-server [serve]          start the HTTP server (default)
 //! kwik-server migrate          apply migrations and exit
 //! kwik-server openapi          print the OpenAPI document (JSON) and exit
+//! kwik-server create-superuser --email E --password P   create or repair an administrator
 //! ```
 //!
 //! Configuration comes from `KWIK_*` environment variables (see the settings reference in
@@ -32,6 +33,15 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document as JSON and exit.
     Openapi,
+    /// Create (or repair) an administrator: active, in the `admin` role, with this password.
+    CreateSuperuser {
+        /// The administrator's email.
+        #[arg(long)]
+        email: String,
+        /// The password (or set KWIK_SUPERUSER_PASSWORD to keep it out of the shell history).
+        #[arg(long, env = "KWIK_SUPERUSER_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +66,7 @@ fn main() -> ExitCode {
             Command::Serve => app::serve(settings).await,
             Command::Migrate => app::migrate(settings).await,
             Command::Openapi => app::print_openapi(settings).await,
+            Command::CreateSuperuser { email, password } => app::create_superuser(settings, &email, &password).await,
         }
     });
     match outcome {

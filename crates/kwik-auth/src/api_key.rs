@@ -25,8 +25,8 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngExt as _;
 use rand::Rng as _;
+use rand::RngExt as _;
 use rand::distr::Alphanumeric;
 use subtle::ConstantTimeEq as _;
 

@@ -135,6 +135,20 @@ impl Db {
         })
     }
 
+    /// Starts a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing
+    /// with `database is locked` when a read lock cannot be upgraded; on PostgreSQL it is a plain
+    /// `BEGIN`.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when no connection (or, on SQLite, the write lock) is free in time.
+    pub async fn begin_write(&self) -> Result<Tx> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
     /// Runs each migration set, in order, each tracked in its own table so that framework and
     /// application migrations never clash on version numbers.
     ///

@@ -13,11 +13,13 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod context;
 pub mod db;
 pub mod error;
 pub mod settings;
 
-pub use db::{Backend, Db, DbRow, MigrationSet, Queries, Tx};
+pub use context::{Context, now};
+pub use db::{Backend, Db, DbRow, Executor, MigrationSet, Queries, Tx};
 pub use settings::Settings;
 #[doc(hidden)]
 pub use sqlx;

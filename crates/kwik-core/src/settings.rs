@@ -68,6 +68,17 @@ impl Default for PoolSettings {
     }
 }
 
+/// argon2id cost parameters (memory in KiB, iterations, lanes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Settings {
+    /// Memory per hash, KiB.
+    pub memory_kib: u32,
+    /// Passes over memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
 /// The framework's settings. Build with [`Settings::from_env`] (process environment) or
 /// [`Settings::from_vars`] (an explicit map, for tests and embedding).
 #[derive(Debug, Clone)]
@@ -116,8 +127,10 @@ pub struct Settings {
     pub password_min_length: usize,
     /// `KWIK_MAX_BODY_BYTES`: largest accepted request body in bytes, default 1048576 (1 MiB).
     pub max_body_bytes: usize,
-    /// `KWIK_LIST_MAX_LIMIT`: largest `limit` a list query may ask for, default 1000.
-    pub list_max_limit: u64,
+    /// `KWIK_ARGON2_MEMORY_KIB`, `KWIK_ARGON2_ITERATIONS`, `KWIK_ARGON2_PARALLELISM`: argon2id cost
+    /// for new password hashes. Defaults are OWASP's Password Storage Cheat Sheet recommendation
+    /// (19456 KiB, 2 iterations, 1 lane).
+    pub argon2: Argon2Settings,
 }
 
 /// One invalid setting.
@@ -351,7 +364,11 @@ impl Parser {
         }
         let password_min_length = self.number("password_min_length", 12usize, 1, 72);
         let max_body_bytes = self.number("max_body_bytes", 1_048_576usize, 1024, 1 << 30);
-        let list_max_limit = self.number("list_max_limit", 1000u64, 1, 1_000_000);
+        let argon2 = Argon2Settings {
+            memory_kib: self.number("argon2_memory_kib", 19_456u32, 8, 4_194_304),
+            iterations: self.number("argon2_iterations", 2u32, 1, 100),
+            parallelism: self.number("argon2_parallelism", 1u32, 1, 16),
+        };
 
         if !self.errors.is_empty() {
             return Err(SettingsError::Invalid(self.errors));
@@ -378,7 +395,7 @@ impl Parser {
             first_superuser_password,
             password_min_length,
             max_body_bytes,
-            list_max_limit,
+            argon2,
         })
     }
 

@@ -38,7 +38,7 @@ pub type StartupHook = Arc<
 ///
 /// let settings = Settings::from_env()?;
 /// let db = Db::connect(settings.database_url.expose(), &settings.pool).await?;
-/// let app = App::new(AppState::new(settings, db)); // .module(MyModule) ...
+/// let app = App::new(AppState::new(settings, db)?); // .module(MyModule) ...
 /// app.prepare().await?;
 /// let acceptor = app.bind().await?;
 /// app.serve(acceptor, kwik_http::shutdown_signal()).await?;
@@ -54,14 +54,28 @@ pub struct App<A> {
 }
 
 impl App<NoApi> {
-    /// An app with no modules yet.
+    /// An app with no modules yet. The framework's tables (users, roles, permissions, API keys,
+    /// refresh tokens) are always migrated, and the bootstrap (built-in and module permissions,
+    /// the `admin` role, the first superuser) always runs in [`App::prepare`].
     pub fn new(state: AppState) -> Self {
         Self {
             state,
             api: NoApi,
-            migrations: Vec::new(),
+            migrations: vec![&kwik_rbac::MIGRATIONS],
             modules: Vec::new(),
-            startup: Vec::new(),
+            startup: vec![Arc::new(|state: &AppState, permissions: &[&'static str]| {
+                Box::pin(async move {
+                    let settings = &state.settings;
+                    kwik_rbac::bootstrap(
+                        &state.db,
+                        &state.hasher,
+                        &settings.first_superuser,
+                        settings.first_superuser_password.expose(),
+                        permissions,
+                    )
+                    .await
+                })
+            })],
             version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }

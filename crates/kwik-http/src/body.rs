@@ -11,13 +11,24 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
+/// Settings-dependent validation rules handed to [`Validate`] (from the app's state).
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Kwik's password policy (`KWIK_PASSWORD_MIN_LENGTH`, at most 72 UTF-8 bytes).
+    pub password: kwik_auth::PasswordPolicy,
+}
+
 /// Business validation of a parsed request body, run after the JSON is well-formed and typed.
 /// Return every problem at once, each located with `loc` such as `["body", "name"]`.
 pub trait Validate {
     /// The problems found; empty when the value is valid.
-    fn validate(&self) -> Vec<ValidationIssue> {
+    fn validate(&self, _rules: &Rules) -> Vec<ValidationIssue> {
         Vec::new()
     }
+}
+
+fn rules_of(request: &Request) -> Rules {
+    request.data::<crate::AppState>().map(|state| Rules { password: state.password_policy }).unwrap_or_default()
 }
 
 /// A JSON request body (`Content-Type: application/json`), documented in the OpenAPI spec with
@@ -60,7 +71,7 @@ impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for JsonBody<T> 
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let bytes = Vec::<u8>::from_request(request, body).await?;
-        parse_json(&bytes).map(JsonBody).map_err(|e| ApiError(e).into())
+        parse_json(&bytes, &rules_of(request)).map(JsonBody).map_err(|e| ApiError(e).into())
     }
 }
 
@@ -70,7 +81,7 @@ poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwn
 ///
 /// # Errors
 /// [`Error::Validation`] describing every problem found.
-pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Error> {
+pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8], rules: &Rules) -> Result<T, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::validation(ValidationIssue::new("missing", &["body"], "Field required")));
     }
@@ -80,7 +91,15 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Err
         issue.loc.push(Value::from(e.column()));
         Error::validation(issue)
     })?;
-    let parsed: T = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+    parse_value(&value, rules)
+}
+
+/// Deserializes and validates an already-parsed JSON value (see [`parse_json`]).
+///
+/// # Errors
+/// [`Error::Validation`] describing every problem found.
+pub fn parse_value<T: DeserializeOwned + Validate>(value: &Value, rules: &Rules) -> Result<T, Error> {
+    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let mut loc = vec![Value::from("body")];
         for segment in e.path() {
             match segment {
@@ -92,10 +111,10 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Err
         }
         let message = e.inner().to_string();
         let (kind, msg, loc) = describe_serde_error(&message, loc);
-        let input = input_at(&value, &loc);
+        let input = input_at(value, &loc);
         Error::validation(ValidationIssue { kind, loc, msg, input, ctx: None })
     })?;
-    let issues = parsed.validate();
+    let issues = parsed.validate(rules);
     if issues.is_empty() { Ok(parsed) } else { Err(Error::Validation(issues)) }
 }
 
@@ -146,6 +165,54 @@ pub fn is_secret_field(name: &str) -> bool {
     ["password", "secret", "token", "key"].iter().any(|s| name.contains(s))
 }
 
+/// An `application/x-www-form-urlencoded` body (the OAuth2 password flow of `/login/access-token`),
+/// reported like [`JsonBody`]: a missing field is a 422 at `["body", "field"]`. Values are strings;
+/// a repeated key keeps its last value.
+#[derive(Debug, Clone)]
+pub struct FormBody<T>(pub T);
+
+impl<T> std::ops::Deref for FormBody<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Type> Payload for FormBody<T> {
+    const CONTENT_TYPE: &'static str = "application/x-www-form-urlencoded";
+
+    fn check_content_type(content_type: &str) -> bool {
+        content_type.parse::<mime_guess_free::Mime>().is_ok_and(|mime| mime.is_form())
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for FormBody<T> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let bytes = Vec::<u8>::from_request(request, body).await?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            ApiError(Error::validation(ValidationIssue::new(
+                "value_error",
+                &["body"],
+                format!("Invalid form body: {e}"),
+            )))
+        })?;
+        let map: serde_json::Map<String, Value> = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        parse_value(&Value::Object(map), &rules_of(request)).map(FormBody).map_err(|e| ApiError(e).into())
+    }
+}
+
+poem_openapi::impl_apirequest_for_payload!(FormBody<T>, T: Type + DeserializeOwned + Validate + Send);
+
 /// Minimal media-type check without pulling a MIME crate: `application/json` or `*/*+json`,
 /// parameters such as `charset` ignored.
 mod mime_guess_free {
@@ -160,6 +227,10 @@ mod mime_guess_free {
     }
 
     impl Mime {
+        pub fn is_form(&self) -> bool {
+            self.0 == "application/x-www-form-urlencoded"
+        }
+
         pub fn is_json(&self) -> bool {
             self.0 == "application/json" || (self.0.starts_with("application/") && self.0.ends_with("+json"))
         }
@@ -184,7 +255,7 @@ mod tests {
     impl Validate for Signup {}
 
     fn issues(body: &str) -> Value {
-        match parse_json::<Signup>(body.as_bytes()) {
+        match parse_json::<Signup>(body.as_bytes(), &Rules::default()) {
             Err(err) => err.detail(),
             Ok(_) => panic!("expected a validation error"),
         }

@@ -23,7 +23,7 @@
 //!
 //! let settings = Settings::from_vars([("KWIK_DATABASE_URL", "sqlite::memory:")]).unwrap();
 //! let db = Db::connect(settings.database_url.expose(), &settings.pool).await.unwrap();
-//! let app = App::new(AppState::new(settings, db));
+//! let app = App::new(AppState::new(settings, db).unwrap());
 //! app.prepare().await.unwrap();
 //!
 //! let client = TestClient::new(app.endpoint());
@@ -36,13 +36,26 @@
 #![forbid(unsafe_code)]
 
 mod app;
+mod auth;
 mod body;
+pub mod builtin;
 mod error;
+pub mod lax;
+mod listing;
 mod module;
+mod recovery;
 mod state;
 
 pub use app::{App, StartupHook, local_addr, shutdown_signal};
-pub use body::{JsonBody, Validate, is_secret_field, parse_json};
+pub use auth::{ApiKeyHeader, Auth, BearerToken, Credentials, CurrentUser, PermissionSet};
+pub use body::{FormBody, JsonBody, Rules, Validate, is_secret_field, parse_json, parse_value};
 pub use error::{ApiError, ApiResult, error_response, render};
+pub use listing::list_spec;
 pub use module::{Module, NoApi};
+pub use recovery::{LogSender, ResetTokenSender};
 pub use state::AppState;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use kwik_listing::RawListQuery;
+}

@@ -2,9 +2,14 @@
 
 use std::sync::Arc;
 
-use kwik_core::{Db, Settings};
+use kwik_auth::{Argon2Params, JwtKeys, PasswordHasher, PasswordPolicy};
+use kwik_core::{Db, Result, Settings};
+use kwik_listing::CursorKey;
 
-/// What handlers share: the settings and the database pool. Cheap to clone.
+use crate::recovery::{LogSender, ResetTokenSender};
+
+/// What handlers share: settings, the database pool, and the auth services built from the
+/// settings (signing keys, password hasher and policy, cursor key). Cheap to clone.
 ///
 /// Handlers receive it with `poem::web::Data<&AppState>`.
 #[derive(Debug, Clone)]
@@ -13,11 +18,47 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The database pool (SQLite or PostgreSQL).
     pub db: Db,
+    /// HS256 keys from `KWIK_SECRET_KEY`.
+    pub jwt: Arc<JwtKeys>,
+    /// argon2id hasher with the `KWIK_ARGON2_*` parameters.
+    pub hasher: PasswordHasher,
+    /// Kwik's password policy (`KWIK_PASSWORD_MIN_LENGTH`, at most 72 UTF-8 bytes).
+    pub password_policy: PasswordPolicy,
+    /// Signs list cursors (derived from `KWIK_SECRET_KEY`).
+    pub cursor_key: Arc<CursorKey>,
+    /// Delivers password-reset tokens (default: [`LogSender`]).
+    pub reset_sender: Arc<dyn ResetTokenSender>,
 }
 
 impl AppState {
-    /// Bundles settings and database.
-    pub fn new(settings: Settings, db: Db) -> Self {
-        Self { settings: Arc::new(settings), db }
+    /// Builds the state from settings and an open database.
+    ///
+    /// # Errors
+    /// [`kwik_core::Error::Internal`] when the argon2 parameters are rejected.
+    pub fn new(settings: Settings, db: Db) -> Result<Self> {
+        let secret = settings.secret_key.expose().as_bytes().to_vec();
+        let argon2 = settings.argon2;
+        let settings_debug = settings.debug;
+        let hasher = PasswordHasher::new(Argon2Params {
+            memory_kib: argon2.memory_kib,
+            iterations: argon2.iterations,
+            parallelism: argon2.parallelism,
+        })?;
+        Ok(Self {
+            password_policy: PasswordPolicy::new(settings.password_min_length),
+            settings: Arc::new(settings),
+            db,
+            jwt: Arc::new(JwtKeys::new(&secret)),
+            hasher,
+            cursor_key: Arc::new(CursorKey::new(&secret)),
+            reset_sender: Arc::new(LogSender { reveal_token: settings_debug }),
+        })
+    }
+
+    /// Replaces the password-reset token sender.
+    #[must_use]
+    pub fn with_reset_sender(mut self, sender: Arc<dyn ResetTokenSender>) -> Self {
+        self.reset_sender = sender;
+        self
     }
 }

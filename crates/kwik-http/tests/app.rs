@@ -21,7 +21,7 @@ struct Greeting {
 }
 
 impl Validate for Greeting {
-    fn validate(&self) -> Vec<ValidationIssue> {
+    fn validate(&self, _rules: &kwik_http::Rules) -> Vec<ValidationIssue> {
         if self.name.trim().is_empty() {
             vec![ValidationIssue::new("string_too_short", &["body", "name"], "String should have at least 1 character")]
         } else {
@@ -69,7 +69,7 @@ async fn app_with(vars: &[(&str, &str)]) -> (App<(kwik_http::NoApi, EchoApi)>, T
     all.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let settings = Settings::from_vars(all).expect("valid settings");
     let db = database.connect().await;
-    let app = App::new(AppState::new(settings, db)).module(Echo);
+    let app = App::new(AppState::new(settings, db).expect("state")).module(Echo);
     app.prepare().await.expect("prepare");
     (app, database)
 }

@@ -1,0 +1,224 @@
+//! Authentication and permission checks, visible in handler signatures:
+//!
+//! ```ignore
+//! async fn read(&self, auth: Auth<UserRead>) -> ApiResult<Json<UserProfile>> { ... }
+//! ```
+//!
+//! [`Auth<P>`] accepts a bearer access token (`Authorization: Bearer ...`, the OAuth2 password
+//! flow Swagger UI's Authorize dialog drives) or an API key (`X-API-Key`), loads the user and
+//! their effective permissions in one query, and requires every permission of `P`.
+//! Failures follow Kwik's order: 401 no credentials → 400 invalid token → 403 missing permission.
+
+use std::marker::PhantomData;
+
+use kwik_auth::{ApiKey, Claims, TokenKind};
+use kwik_core::{Error, Queries, Result};
+use kwik_rbac::{User, users};
+use poem::{Request, RequestBody};
+use poem_openapi::registry::Registry;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
+use sea_query::{Expr, ExprTrait, Query};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// OAuth2 password flow over a bearer JWT (Kwik's `/login/access-token`).
+#[derive(SecurityScheme)]
+#[oai(rename = "OAuth2", ty = "oauth2", flows(password(token_url = "/api/v1/login/access-token")))]
+pub struct BearerToken(pub poem_openapi::auth::Bearer);
+
+/// An API key in the `X-API-Key` header (create one with `POST /api-keys/`).
+#[derive(SecurityScheme)]
+#[oai(rename = "ApiKey", ty = "api_key", key_in = "header", key_name = "X-API-Key")]
+pub struct ApiKeyHeader(pub poem_openapi::auth::ApiKey);
+
+/// Either credential; the bearer token is tried first.
+#[derive(SecurityScheme)]
+pub enum Credentials {
+    /// `Authorization: Bearer <access token>`.
+    Bearer(BearerToken),
+    /// `X-API-Key: <key>`.
+    ApiKey(ApiKeyHeader),
+}
+
+/// A set of permission names required together (AND). Declare one with [`permission!`](crate::permission);
+/// `()` requires none (any authenticated user), and tuples combine sets: `(UserRead, RoleRead)`.
+pub trait PermissionSet: Send + Sync + 'static {
+    /// The permission names.
+    fn names() -> Vec<&'static str>;
+}
+
+impl PermissionSet for () {
+    fn names() -> Vec<&'static str> {
+        Vec::new()
+    }
+}
+
+impl<A: PermissionSet, B: PermissionSet> PermissionSet for (A, B) {
+    fn names() -> Vec<&'static str> {
+        let mut names = A::names();
+        names.extend(B::names());
+        names
+    }
+}
+
+/// Declares a permission type for [`Auth`]:
+///
+/// ```
+/// kwik_http::permission!(
+///     /// Read projects.
+///     pub ProjectRead = "project_read"
+/// );
+/// use kwik_http::PermissionSet;
+/// assert_eq!(ProjectRead::names(), ["project_read"]);
+/// ```
+#[macro_export]
+macro_rules! permission {
+    ($(#[$meta:meta])* $vis:vis $name:ident = $($perm:literal),+ $(,)?) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+        impl $crate::PermissionSet for $name {
+            fn names() -> ::std::vec::Vec<&'static str> {
+                ::std::vec![$($perm),+]
+            }
+        }
+    };
+}
+
+/// The authenticated caller: the user row, their effective permission names, and how they
+/// authenticated. Kwik's `current_user` / `UserContext` user.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// The user (re-read from the database on every request).
+    pub user: User,
+    /// Effective permission names (through active roles).
+    pub permissions: Vec<String>,
+    /// The access token's claims; `None` when authenticated with an API key.
+    pub claims: Option<Claims>,
+}
+
+impl CurrentUser {
+    /// The user's id.
+    pub fn id(&self) -> i64 {
+        self.user.id
+    }
+
+    /// Kwik's `has_permission`: true when the user holds every permission named.
+    pub fn has_permission(&self, names: &[&str]) -> bool {
+        names.iter().all(|name| self.permissions.iter().any(|p| p == name))
+    }
+
+    /// Who is impersonating this user, if the token came from `/login/impersonate`.
+    pub fn impersonator(&self) -> Option<i64> {
+        self.claims.as_ref().and_then(Claims::impersonator)
+    }
+}
+
+/// An authenticated request that holds every permission of `P`.
+pub struct Auth<P: PermissionSet = ()> {
+    /// The caller.
+    pub current: CurrentUser,
+    _permissions: PhantomData<P>,
+}
+
+impl<P: PermissionSet> std::ops::Deref for Auth<P> {
+    type Target = CurrentUser;
+    fn deref(&self) -> &CurrentUser {
+        &self.current
+    }
+}
+
+impl<'a, P: PermissionSet> ApiExtractor<'a> for Auth<P> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        Credentials::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        Credentials::security_schemes()
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let credentials = Credentials::from_request(req, body, param_opts).await?;
+        let state = req.data::<AppState>().ok_or_else(|| ApiError(Error::Internal("AppState missing".to_owned())))?;
+        let current = authenticate(state, credentials).await.map_err(ApiError)?;
+        let required = P::names();
+        if !current.has_permission(&required) {
+            return Err(ApiError(Error::AccessDenied).into());
+        }
+        Ok(Self { current, _permissions: PhantomData })
+    }
+}
+
+/// Resolves credentials to a user. Access tokens: HS256, type `access`, unexpired, issued for the
+/// user's current token version (password changes and deactivation revoke older tokens).
+async fn authenticate(state: &AppState, credentials: Credentials) -> Result<CurrentUser> {
+    match credentials {
+        Credentials::Bearer(BearerToken(bearer)) => {
+            let claims = state.jwt.decode(&bearer.token, TokenKind::Access)?;
+            let (user, permissions) = load(state, claims.user_id()?).await?;
+            if claims.kwik_ver != user.token_version {
+                return Err(Error::InvalidToken);
+            }
+            if !user.is_active {
+                return Err(Error::InactiveUser);
+            }
+            Ok(CurrentUser { user, permissions, claims: Some(claims) })
+        }
+        Credentials::ApiKey(ApiKeyHeader(key)) => authenticate_api_key(state, &key.key).await,
+    }
+}
+
+/// Kwik: a token whose `sub` names no user is 403 `Not enough privileges`.
+async fn load(state: &AppState, user_id: i64) -> Result<(User, Vec<String>)> {
+    users::principal(&mut state.db.clone(), user_id).await?.ok_or(Error::AccessDenied)
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: i64,
+    user_id: i64,
+    key_hash: String,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// API keys: found by prefix, compared in constant time, refused when revoked or expired.
+/// `last_used_at` is written at most once a minute per key, so keys do not turn every read into
+/// a write.
+async fn authenticate_api_key(state: &AppState, key: &str) -> Result<CurrentUser> {
+    let prefix = ApiKey::parse_prefix(key).ok_or(Error::InvalidToken)?;
+    let mut db = state.db.clone();
+    let query = Query::select()
+        .columns(["id", "user_id", "key_hash", "expires_at", "last_used_at", "revoked_at"])
+        .from("api_keys")
+        .and_where(Expr::col("prefix").eq(prefix))
+        .to_owned();
+    let row: KeyRow = db.fetch_optional(&query).await?.ok_or(Error::InvalidToken)?;
+    let now = kwik_core::now();
+    if !ApiKey::verify(key, &row.key_hash) || row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::InvalidToken);
+    }
+    let (user, permissions) = load(state, row.user_id).await?;
+    if !user.is_active {
+        return Err(Error::InactiveUser);
+    }
+    if row.last_used_at.is_none_or(|at| now - at > chrono::Duration::seconds(60)) {
+        let touch = Query::update()
+            .table("api_keys")
+            .value("last_used_at", now)
+            .and_where(Expr::col("id").eq(row.id))
+            .to_owned();
+        db.execute(&touch).await?;
+    }
+    Ok(CurrentUser { user, permissions, claims: None })
+}

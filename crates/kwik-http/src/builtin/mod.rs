@@ -1,0 +1,40 @@
+//! Kwik's built-in API (CONTRACT §3): login, users, roles, permissions — plus API keys.
+//! Register it with `App::module(Builtin)`.
+
+mod api_keys;
+mod login;
+mod permissions;
+pub mod perms;
+mod roles;
+pub mod schemas;
+mod users;
+
+pub use api_keys::{API_KEY_PERMISSIONS, ApiKeysApi};
+pub use login::LoginApi;
+pub use permissions::PermissionsApi;
+pub use roles::RolesApi;
+pub use users::UsersApi;
+
+use crate::module::Module;
+
+/// The built-in module: Kwik's `/login`, `/users`, `/roles`, `/permissions` routers and our
+/// `/api-keys`. Its migrations (users, roles, permissions, api keys, refresh tokens) and the
+/// bootstrap of permissions and the first superuser run for every app, with or without it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Builtin;
+
+impl Module for Builtin {
+    type Api = (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi);
+
+    fn name(&self) -> &'static str {
+        "builtin"
+    }
+
+    fn api(&self) -> Self::Api {
+        (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi)
+    }
+
+    fn permissions(&self) -> &'static [&'static str] {
+        &API_KEY_PERMISSIONS
+    }
+}

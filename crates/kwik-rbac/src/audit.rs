@@ -1,0 +1,50 @@
+//! Statement helpers shared by the repositories: audit columns (Kwik's `RecordInfoMixin`) and
+//! lookups by id that fail with Kwik's 404 text.
+
+use kwik_core::{Context, DbRow, Error, Executor, Queries, Result};
+use kwik_listing::ListSpec;
+use sea_query::{Expr, Func, InsertStatement, Query, SelectStatement, UpdateStatement};
+
+/// Audit columns written on insert, in this order.
+const INSERT_AUDIT: [&str; 4] = ["creation_time", "last_modification_time", "creator_user_id", "last_modifier_user_id"];
+
+/// `columns` followed by the audit columns (sea-query's `columns` replaces, it does not append).
+pub(crate) fn with_audit(columns: &[&'static str]) -> Vec<&'static str> {
+    columns.iter().copied().chain(INSERT_AUDIT).collect()
+}
+
+/// Values for the audit columns of [`with_audit`]: now, now, the acting user twice.
+pub(crate) fn insert_audit_values(ctx: &Context) -> [Expr; 4] {
+    let now = kwik_core::now();
+    [Expr::val(now), Expr::val(now), Expr::val(ctx.user_id), Expr::val(ctx.user_id)]
+}
+
+/// Adds `last_modification_time = now, last_modifier_user_id = user` to an UPDATE.
+pub(crate) fn touch(update: &mut UpdateStatement, ctx: &Context) {
+    update.value("last_modification_time", kwik_core::now()).value("last_modifier_user_id", ctx.user_id);
+}
+
+/// Sets the values of an INSERT, turning a column/value count mismatch (a bug) into a 500.
+pub(crate) fn set_values(insert: &mut InsertStatement, values: Vec<Expr>) -> Result<()> {
+    insert.values(values).map(|_| ()).map_err(|e| Error::Internal(format!("bad insert: {e}")))
+}
+
+/// `Some(row)` or Kwik's 404 `Entity <table> with id=<id> does not exist`.
+pub(crate) fn found<T>(row: Option<T>, table: &str, id: i64) -> Result<T> {
+    row.ok_or_else(|| Error::not_found(table, id))
+}
+
+/// One page of `select` (a `SELECT ... FROM table`) under a list query, and the number of rows
+/// of `table` matching the query's filters (Kwik's `total`).
+pub(crate) async fn list_page<T: DbRow>(
+    exec: &mut impl Executor,
+    spec: &ListSpec,
+    table: &'static str,
+    mut select: SelectStatement,
+) -> Result<(i64, Vec<T>)> {
+    let mut count = Query::select().expr(Func::count(Expr::col((table, "id")))).from(table).to_owned();
+    spec.apply_filters(&mut count);
+    let total = exec.fetch_i64(&count).await?;
+    spec.apply(&mut select);
+    Ok((total, exec.fetch_all(&select).await?))
+}

@@ -1,0 +1,276 @@
+//! The `users` table.
+
+use kwik_core::{Context, Error, Executor, Queries, Result};
+use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+
+use crate::audit::{found, insert_audit_values, set_values, touch, with_audit};
+use crate::models::{Permission, Role, User};
+use crate::{permissions, roles};
+
+const TABLE: &str = "users";
+const COLUMNS: [&str; 11] = [
+    "id",
+    "name",
+    "surname",
+    "email",
+    "hashed_password",
+    "is_active",
+    "token_version",
+    "creation_time",
+    "last_modification_time",
+    "creator_user_id",
+    "last_modifier_user_id",
+];
+
+/// Kwik's allow-list for `GET /users/`: sort and filter on `id, name, surname, email, is_active`.
+pub static LIST: ListSchema = ListSchema::new(
+    "User",
+    TABLE,
+    "id",
+    &[
+        FieldSpec::new("id", FieldType::Int),
+        FieldSpec::new("name", FieldType::Text),
+        FieldSpec::new("surname", FieldType::Text),
+        FieldSpec::new("email", FieldType::Text),
+        FieldSpec::new("is_active", FieldType::Bool),
+    ],
+);
+
+/// A new user. `hashed_password` must already be a PHC hash.
+#[derive(Clone)]
+pub struct NewUser {
+    /// First name.
+    pub name: String,
+    /// Last name.
+    pub surname: String,
+    /// Normalised email.
+    pub email: String,
+    /// PHC hash of the password.
+    pub hashed_password: String,
+    /// Whether the user can log in.
+    pub is_active: bool,
+}
+
+/// A partial update: `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    /// New first name.
+    pub name: Option<String>,
+    /// New last name.
+    pub surname: Option<String>,
+    /// New normalised email.
+    pub email: Option<String>,
+    /// New status; deactivating revokes every token of the user.
+    pub is_active: Option<bool>,
+}
+
+fn select() -> SelectStatement {
+    Query::select().columns(COLUMNS.map(|c| (TABLE, c))).from(TABLE).to_owned()
+}
+
+/// The user with this id.
+///
+/// # Errors
+/// Database errors.
+pub async fn get(exec: &mut impl Executor, id: i64) -> Result<Option<User>> {
+    exec.fetch_optional(select().and_where(Expr::col((TABLE, "id")).eq(id))).await
+}
+
+/// The user with this id, or Kwik's 404 `Entity users with id=N does not exist`.
+///
+/// # Errors
+/// [`Error::NotFound`]; database errors.
+pub async fn get_if_exist(exec: &mut impl Executor, id: i64) -> Result<User> {
+    found(get(exec, id).await?, TABLE, id)
+}
+
+/// The user with exactly this (normalised) email. Kwik's lookup is exact on the stored string.
+///
+/// # Errors
+/// Database errors.
+pub async fn by_email(exec: &mut impl Executor, email: &str) -> Result<Option<User>> {
+    exec.fetch_optional(select().and_where(Expr::col((TABLE, "email")).eq(email))).await
+}
+
+/// Inserts a user. A taken email is a 409 (checked first, and caught again as a unique
+/// violation when two requests race).
+///
+/// # Errors
+/// [`Error::DuplicatedEntity`]; database errors.
+pub async fn create(ctx: &mut Context, user: NewUser) -> Result<User> {
+    if by_email(&mut ctx.tx, &user.email).await?.is_some() {
+        return Err(Error::duplicated());
+    }
+    let mut insert = Query::insert()
+        .into_table(TABLE)
+        .columns(with_audit(&["name", "surname", "email", "hashed_password", "is_active", "token_version"]))
+        .returning_col("id")
+        .to_owned();
+    let mut values = vec![
+        Expr::val(user.name),
+        Expr::val(user.surname),
+        Expr::val(user.email),
+        Expr::val(user.hashed_password),
+        Expr::val(user.is_active),
+        Expr::val(0i64),
+    ];
+    values.extend(insert_audit_values(ctx));
+    set_values(&mut insert, values)?;
+    let id = ctx.tx.fetch_i64(&insert).await?;
+    get_if_exist(&mut ctx.tx, id).await
+}
+
+/// Applies a partial update. Changing the email to one another user has is a 409 (Kwik answers
+/// 500 here: bug §9.2). Deactivating bumps the token version, so existing tokens stop working.
+///
+/// # Errors
+/// [`Error::NotFound`], [`Error::DuplicatedEntity`]; database errors.
+pub async fn update(ctx: &mut Context, id: i64, patch: UserPatch) -> Result<User> {
+    let current = get_if_exist(&mut ctx.tx, id).await?;
+    if let Some(email) = &patch.email
+        && *email != current.email
+        && by_email(&mut ctx.tx, email).await?.is_some()
+    {
+        return Err(Error::duplicated());
+    }
+    let mut update = Query::update().table(TABLE).and_where(Expr::col("id").eq(id)).to_owned();
+    if let Some(name) = patch.name {
+        update.value("name", name);
+    }
+    if let Some(surname) = patch.surname {
+        update.value("surname", surname);
+    }
+    if let Some(email) = patch.email {
+        update.value("email", email);
+    }
+    if let Some(active) = patch.is_active {
+        update.value("is_active", active);
+        if current.is_active && !active {
+            update.value("token_version", Expr::col("token_version").add(1));
+        }
+    }
+    touch(&mut update, ctx);
+    ctx.tx.execute(&update).await?;
+    get_if_exist(&mut ctx.tx, id).await
+}
+
+/// Stores a new password hash and bumps the token version: every token issued before is revoked.
+///
+/// # Errors
+/// [`Error::NotFound`]; database errors.
+pub async fn set_password(ctx: &mut Context, id: i64, hashed_password: &str) -> Result<User> {
+    let mut update = Query::update()
+        .table(TABLE)
+        .value("hashed_password", hashed_password)
+        .value("token_version", Expr::col("token_version").add(1))
+        .and_where(Expr::col("id").eq(id))
+        .to_owned();
+    touch(&mut update, ctx);
+    ctx.tx.execute(&update).await?;
+    get_if_exist(&mut ctx.tx, id).await
+}
+
+/// Replaces the hash without revoking tokens (transparent re-hash after a login with a legacy
+/// bcrypt hash or outdated argon2 parameters: the password itself did not change).
+///
+/// # Errors
+/// Database errors.
+pub async fn rehash_password(exec: &mut impl Executor, id: i64, hashed_password: &str) -> Result<()> {
+    let update = Query::update()
+        .table(TABLE)
+        .value("hashed_password", hashed_password)
+        .and_where(Expr::col("id").eq(id))
+        .to_owned();
+    exec.execute(&update).await.map(drop)
+}
+
+/// A page of users and the number of users matching the filters.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(exec: &mut impl Executor, spec: &ListSpec) -> Result<(i64, Vec<User>)> {
+    crate::audit::list_page(exec, spec, TABLE, select()).await
+}
+
+/// All users, in id order (for the `available-users` and role member lists).
+pub(crate) fn select_all() -> SelectStatement {
+    select().order_by((TABLE, "id"), Order::Asc).to_owned()
+}
+
+/// The roles assigned to the user; `active_only` drops inactive roles (Kwik's `/users/{id}/roles`).
+///
+/// # Errors
+/// Database errors.
+pub async fn roles(exec: &mut impl Executor, user_id: i64, active_only: bool) -> Result<Vec<Role>> {
+    let mut query = roles::select()
+        .inner_join("users_roles", Expr::col(("users_roles", "role_id")).equals(("roles", "id")))
+        .and_where(Expr::col(("users_roles", "user_id")).eq(user_id))
+        .order_by(("roles", "id"), Order::Asc)
+        .to_owned();
+    if active_only {
+        query.and_where(Expr::col(("roles", "is_active")).eq(true));
+    }
+    exec.fetch_all(&query).await
+}
+
+/// The user's effective permissions: granted through active roles, each once, in id order
+/// (Kwik repeats a permission granted by several roles: bug §9.6).
+///
+/// # Errors
+/// Database errors.
+pub async fn effective_permissions(exec: &mut impl Executor, user_id: i64) -> Result<Vec<Permission>> {
+    let query = permissions::select()
+        .distinct()
+        .inner_join(
+            "roles_permissions",
+            Expr::col(("roles_permissions", "permission_id")).equals(("permissions", "id")),
+        )
+        .inner_join("roles", Expr::col(("roles", "id")).equals(("roles_permissions", "role_id")))
+        .inner_join("users_roles", Expr::col(("users_roles", "role_id")).equals(("roles", "id")))
+        .and_where(Expr::col(("users_roles", "user_id")).eq(user_id))
+        .and_where(Expr::col(("roles", "is_active")).eq(true))
+        .order_by(("permissions", "id"), Order::Asc)
+        .to_owned();
+    exec.fetch_all(&query).await
+}
+
+#[derive(sqlx::FromRow)]
+struct PrincipalRow {
+    #[sqlx(flatten)]
+    user: User,
+    permission: Option<String>,
+}
+
+/// The user and the names of their effective permissions, in **one** query (one round trip per
+/// authenticated request). `None` when the user does not exist.
+///
+/// # Errors
+/// Database errors.
+pub async fn principal(exec: &mut impl Executor, user_id: i64) -> Result<Option<(User, Vec<String>)>> {
+    let query = select()
+        .expr_as(Expr::col(("permissions", "name")), "permission")
+        .left_join("users_roles", Expr::col(("users_roles", "user_id")).equals((TABLE, "id")))
+        .left_join(
+            "roles",
+            Expr::col(("roles", "id"))
+                .equals(("users_roles", "role_id"))
+                .and(Expr::col(("roles", "is_active")).eq(true)),
+        )
+        .left_join("roles_permissions", Expr::col(("roles_permissions", "role_id")).equals(("roles", "id")))
+        .left_join("permissions", Expr::col(("permissions", "id")).equals(("roles_permissions", "permission_id")))
+        .and_where(Expr::col((TABLE, "id")).eq(user_id))
+        .to_owned();
+    let rows: Vec<PrincipalRow> = exec.fetch_all(&query).await?;
+    let mut rows = rows.into_iter();
+    let Some(first) = rows.next() else { return Ok(None) };
+    let mut names: Vec<String> = first.permission.into_iter().collect();
+    for row in rows {
+        if let Some(name) = row.permission
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    Ok(Some((first.user, names)))
+}
