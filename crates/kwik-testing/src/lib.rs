@@ -1,165 +1,46 @@
 //! # kwik-testing
 //!
-//! Real-database testing for Kwik apps: every test gets a **fresh database** on the backend chosen
-//! by the environment, so one test suite runs on SQLite and on PostgreSQL unchanged.
+//! Real-database testing for Kwik apps, as Kwik's own test kit: no mocks.
 //!
-//! - `KWIK_TEST_DATABASE_URL` unset or `sqlite` → a new SQLite file in the temp directory;
-//! - `KWIK_TEST_DATABASE_URL=postgres://user@host:port/db` → a new database `kwik_test_<uuid>`
-//!   created through that server (the user needs `CREATEDB`), dropped when the test ends,
-//!   even when it fails or panics.
-//!
-//! Tests can run in parallel: nothing is shared between two [`TestDatabase`]s.
+//! - [`TestDatabase`]: a **fresh database per test** on the backend the environment chooses —
+//!   `KWIK_TEST_DATABASE_URL` unset → a new SQLite file; `postgres://user@host:port/db` → a new
+//!   database `kwik_test_<uuid>` on that server (the user needs `CREATEDB`), dropped when the test
+//!   ends, even when it panics. The same test runs on both backends; tests run in parallel.
+//! - [`TestApp`]: your app (built by your own function) on such a database, migrated and
+//!   bootstrapped, behind poem's in-process test client; `as_admin()`, `as_user(..)`,
+//!   `anonymous()` give clients that send the right credentials.
+//! - [`Scenario`]: declare users, roles and permissions, build them in one call, get them back by name.
+//! - [`assert_detail`] and [`assert_validation`]: check Kwik's error bodies, printing the body on failure.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use kwik_testing::TestDatabase;
+//! use kwik_http::{App, builtin::Builtin};
+//! use kwik_testing::{Scenario, TestApp, assert_detail};
 //!
-//! let database = TestDatabase::new().await;
-//! let db = database.connect().await;
-//! db.ping().await.unwrap();
+//! let app = TestApp::new(|state| App::new(state).module(Builtin)).await;
+//! let world = Scenario::new()
+//!     .role("auditor", &["user_read"])
+//!     .user("alice", &["auditor"])
+//!     .user("bob", &[])
+//!     .build(&app)
+//!     .await;
+//!
+//! // alice may list users, bob may not, strangers are not authenticated.
+//! app.as_user(world.user("alice")).get("/users/").send().await.assert_status_is_ok();
+//! let denied = app.as_user(world.user("bob")).get("/users/").send().await;
+//! assert_detail(denied, 403, "Not enough privileges").await;
+//! let anonymous = app.anonymous().get("/users/").send().await;
+//! assert_detail(anonymous, 401, "Not authenticated").await;
 //! # }
 //! ```
 #![forbid(unsafe_code)]
 
-use std::path::PathBuf;
+mod app;
+mod assertions;
+mod database;
+mod scenario;
 
-use kwik_core::settings::PoolSettings;
-use kwik_core::{Backend, Db};
-use sqlx::Connection;
-
-/// The environment variable naming the PostgreSQL server for tests.
-pub const TEST_DATABASE_URL: &str = "KWIK_TEST_DATABASE_URL";
-
-/// The backend the current test run targets (from `KWIK_TEST_DATABASE_URL`).
-pub fn backend() -> Backend {
-    match std::env::var(TEST_DATABASE_URL) {
-        Ok(url) if url.starts_with("postgres") => Backend::Postgres,
-        _ => Backend::Sqlite,
-    }
-}
-
-/// A database that exists for one test and is removed when dropped.
-#[derive(Debug)]
-pub struct TestDatabase {
-    url: String,
-    cleanup: Cleanup,
-}
-
-#[derive(Debug)]
-enum Cleanup {
-    SqliteFile(PathBuf),
-    PostgresDatabase { admin_url: String, name: String },
-}
-
-impl TestDatabase {
-    /// Creates a fresh, empty database on the backend of this run.
-    ///
-    /// # Panics
-    /// When the PostgreSQL server named by `KWIK_TEST_DATABASE_URL` cannot be reached or refuses
-    /// `CREATE DATABASE`: a test without its database cannot mean anything.
-    pub async fn new() -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        match std::env::var(TEST_DATABASE_URL) {
-            Ok(admin_url) if admin_url.starts_with("postgres") => {
-                let name = format!("kwik_test_{id}");
-                let mut conn = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {TEST_DATABASE_URL}: {e}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-                let _ = conn.close().await;
-                let url = replace_database(&admin_url, &name);
-                Self { url, cleanup: Cleanup::PostgresDatabase { admin_url, name } }
-            }
-            _ => {
-                let path = std::env::temp_dir().join(format!("kwik-test-{id}.sqlite"));
-                let url = format!("sqlite://{}", path.display());
-                Self { url, cleanup: Cleanup::SqliteFile(path) }
-            }
-        }
-    }
-
-    /// The database URL (`sqlite:///tmp/...` or `postgres://.../kwik_test_<uuid>`).
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Opens a pool on this database with test-friendly limits (5 connections, 5 s timeout).
-    ///
-    /// # Panics
-    /// When the database cannot be opened.
-    pub async fn connect(&self) -> Db {
-        let pool =
-            PoolSettings { max_connections: 5, min_connections: 0, acquire_timeout: std::time::Duration::from_secs(5) };
-        Db::connect(&self.url, &pool).await.unwrap_or_else(|e| panic!("cannot open {}: {e}", self.backend_name()))
-    }
-
-    fn backend_name(&self) -> &'static str {
-        match self.cleanup {
-            Cleanup::SqliteFile(_) => "the SQLite test database",
-            Cleanup::PostgresDatabase { .. } => "the PostgreSQL test database",
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::SqliteFile(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(suffix);
-                    let _ = std::fs::remove_file(file);
-                }
-            }
-            Cleanup::PostgresDatabase { admin_url, name } => {
-                // Drop may run inside or outside a runtime: use a thread with its own runtime.
-                let admin_url = admin_url.clone();
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                let dropped = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-                    runtime.block_on(async {
-                        let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
-                        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok()?;
-                        conn.close().await.ok()
-                    })
-                })
-                .join();
-                if !matches!(dropped, Ok(Some(()))) {
-                    tracing::warn!(database = %name, "could not drop the test database");
-                }
-            }
-        }
-    }
-}
-
-/// Replaces the database name (the path) of a PostgreSQL URL, keeping user, host and options.
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{host_part}/{name}?{query}"),
-        None => format!("{host_part}/{name}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::replace_database;
-
-    #[test]
-    fn database_name_is_replaced() {
-        assert_eq!(replace_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(replace_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
-        assert_eq!(replace_database("postgres://u@h", "x"), "postgres://u@h/x");
-    }
-}
+pub use app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, TestClient, test_settings};
+pub use assertions::{assert_detail, assert_validation, json_of};
+pub use database::{TEST_DATABASE_URL, TestDatabase, backend};
+pub use scenario::{Scenario, TestUser, World};
