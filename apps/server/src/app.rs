@@ -2,12 +2,15 @@
 
 use kwik_core::{Db, Settings};
 use kwik_http::builtin::Builtin;
+
+use crate::customers::Customers;
+use crate::projects::Projects;
 use kwik_http::{App, AppState};
 use tracing_subscriber::EnvFilter;
 
 /// Builds the application: every module this server serves is registered here, one line each.
 pub fn build(state: AppState) -> App<impl poem_openapi::OpenApi + Clone + Send + Sync + 'static> {
-    App::new(state).version(env!("CARGO_PKG_VERSION")).module(Builtin)
+    App::new(state).version(env!("CARGO_PKG_VERSION")).module(Builtin).module(Projects).module(Customers)
 }
 
 /// Opens the database and builds the app on it.
@@ -59,6 +62,15 @@ pub async fn create_superuser(settings: Settings, email: &str, password: &str) -
     kwik_rbac::bootstrap::ensure_superuser(&state.db, &email, &hashed).await.map_err(|e| e.to_string())?;
     state.db.close().await;
     tracing::info!(email, "superuser ready");
+    Ok(())
+}
+
+/// `seed`: migrate, then load every module's demo data.
+pub async fn seed(settings: Settings) -> Result<(), String> {
+    let app = open(settings).await?;
+    app.prepare().await.map_err(|e| format!("migration failed: {e}"))?;
+    app.seed().await.map_err(|e| format!("seeding failed: {e}"))?;
+    app.state().db.close().await;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! kwik-server [serve]          start the HTTP server (default)
 //! kwik-server migrate          apply migrations and exit
 //! kwik-server openapi          print the OpenAPI document (JSON) and exit
+//! kwik-server seed             load demo projects and customers
 //! kwik-server create-superuser --email E --password P   create or repair an administrator
 //! ```
 //!
@@ -16,6 +17,9 @@ use clap::{Parser, Subcommand};
 use kwik_core::Settings;
 
 mod app;
+mod customers;
+mod projects;
+mod seed;
 
 /// The Kwik for Rust example server.
 #[derive(Debug, Parser)]
@@ -33,6 +37,8 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document as JSON and exit.
     Openapi,
+    /// Load demo data (a few thousand projects and customers); safe to run twice.
+    Seed,
     /// Create (or repair) an administrator: active, in the `admin` role, with this password.
     CreateSuperuser {
         /// The administrator's email.
@@ -66,6 +72,7 @@ fn main() -> ExitCode {
             Command::Serve => app::serve(settings).await,
             Command::Migrate => app::migrate(settings).await,
             Command::Openapi => app::print_openapi(settings).await,
+            Command::Seed => app::seed(settings).await,
             Command::CreateSuperuser { email, password } => app::create_superuser(settings, &email, &password).await,
         }
     });

@@ -17,11 +17,13 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod settings;
+pub mod validate;
 
 pub use context::{Context, now};
 pub use db::{Backend, Db, DbRow, Executor, MigrationSet, Queries, Tx};
 pub use settings::Settings;
 #[doc(hidden)]
 pub use sqlx;
+pub use validate::{Rules, Validate};
 
 pub use error::{Error, Result, ValidationIssue};

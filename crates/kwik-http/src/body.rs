@@ -11,24 +11,13 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// Settings-dependent validation rules handed to [`Validate`] (from the app's state).
-#[derive(Debug, Clone, Default)]
-pub struct Rules {
-    /// Kwik's password policy (`KWIK_PASSWORD_MIN_LENGTH`, at most 72 UTF-8 bytes).
-    pub password: kwik_auth::PasswordPolicy,
-}
-
-/// Business validation of a parsed request body, run after the JSON is well-formed and typed.
-/// Return every problem at once, each located with `loc` such as `["body", "name"]`.
-pub trait Validate {
-    /// The problems found; empty when the value is valid.
-    fn validate(&self, _rules: &Rules) -> Vec<ValidationIssue> {
-        Vec::new()
-    }
-}
+pub use kwik_core::{Rules, Validate};
 
 fn rules_of(request: &Request) -> Rules {
-    request.data::<crate::AppState>().map(|state| Rules { password: state.password_policy }).unwrap_or_default()
+    request
+        .data::<crate::AppState>()
+        .map(|state| Rules { password_min_length: state.password_policy.min_length })
+        .unwrap_or_default()
 }
 
 /// A JSON request body (`Content-Type: application/json`), documented in the OpenAPI spec with

@@ -39,6 +39,7 @@ mod app;
 mod auth;
 mod body;
 pub mod builtin;
+pub mod crud;
 mod error;
 pub mod lax;
 mod listing;

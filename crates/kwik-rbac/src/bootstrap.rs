@@ -117,9 +117,9 @@ pub async fn has_permissions(db: &Db, user_id: i64, required: &[&str]) -> Result
 /// Database errors; [`kwik_core::Error::Internal`] when the `admin` role is missing.
 pub async fn ensure_superuser(db: &Db, email: &str, hashed_password: &str) -> Result<()> {
     let mut ctx = Context::begin(db, None).await?;
-    let admin = roles::by_name(&mut ctx.tx, ADMIN_ROLE)
-        .await?
-        .ok_or_else(|| kwik_core::Error::Internal("the admin role does not exist; run the migrations first".to_owned()))?;
+    let admin = roles::by_name(&mut ctx.tx, ADMIN_ROLE).await?.ok_or_else(|| {
+        kwik_core::Error::Internal("the admin role does not exist; run the migrations first".to_owned())
+    })?;
     let user = match users::by_email(&mut ctx.tx, email).await? {
         Some(user) => {
             users::update(&mut ctx, user.id, users::UserPatch { is_active: Some(true), ..Default::default() }).await?;

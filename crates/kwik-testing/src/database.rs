@@ -1,6 +1,5 @@
 //! A fresh database per test, on the backend chosen by `KWIK_TEST_DATABASE_URL`.
 
-
 use std::path::PathBuf;
 
 use kwik_core::settings::PoolSettings;

@@ -115,16 +115,22 @@ impl Scenario {
             permission_names.extend(role.permissions.iter().cloned());
         }
         for name in permission_names {
-            let id = permissions::ensure(&mut ctx, &name).await.unwrap_or_else(|e| panic!("scenario permission {name}: {e}"));
-            let permission = permissions::get_if_exist(&mut ctx.tx, id).await.unwrap_or_else(|e| panic!("scenario: {e}"));
+            let id = permissions::ensure(&mut ctx, &name)
+                .await
+                .unwrap_or_else(|e| panic!("scenario permission {name}: {e}"));
+            let permission =
+                permissions::get_if_exist(&mut ctx.tx, id).await.unwrap_or_else(|e| panic!("scenario: {e}"));
             world.permissions.insert(name, permission);
         }
         for spec in &self.roles {
-            let role =
-                roles::create(&mut ctx, &spec.name, spec.active).await.unwrap_or_else(|e| panic!("scenario role {}: {e}", spec.name));
+            let role = roles::create(&mut ctx, &spec.name, spec.active)
+                .await
+                .unwrap_or_else(|e| panic!("scenario role {}: {e}", spec.name));
             for name in &spec.permissions {
                 let permission = &world.permissions[name];
-                roles::add_permission(&mut ctx, role.id, permission.id).await.unwrap_or_else(|e| panic!("scenario: {e}"));
+                roles::add_permission(&mut ctx, role.id, permission.id)
+                    .await
+                    .unwrap_or_else(|e| panic!("scenario: {e}"));
             }
             world.roles.insert(spec.name.clone(), role);
         }
@@ -143,7 +149,8 @@ impl Scenario {
                 hashed_password: hashed,
                 is_active: spec.active,
             };
-            let user = users::create(&mut ctx, new).await.unwrap_or_else(|e| panic!("scenario user {}: {e}", spec.name));
+            let user =
+                users::create(&mut ctx, new).await.unwrap_or_else(|e| panic!("scenario user {}: {e}", spec.name));
             let mut role_ids: Vec<i64> = spec.roles.iter().map(|r| world.role(r).id).collect();
             if spec.admin {
                 role_ids.push(admin_role.id);

@@ -120,7 +120,7 @@ fn email_issue(value: &str, issues: &mut Vec<ValidationIssue>) {
 }
 
 fn password_issue(rules: &Rules, value: &str, field: &'static str, issues: &mut Vec<ValidationIssue>) {
-    if let Err(issue) = rules.password.check(value, &["body", field]) {
+    if let Err(issue) = kwik_auth::PasswordPolicy::new(rules.password_min_length).check(value, &["body", field]) {
         issues.push(issue);
     }
 }
