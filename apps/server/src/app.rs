@@ -23,6 +23,9 @@ async fn open(settings: Settings) -> Result<App<impl poem_openapi::OpenApi + Clo
 }
 
 /// `serve`: migrate, bootstrap, then serve until SIGINT/SIGTERM.
+///
+/// # Errors
+/// The database cannot be opened, start-up fails, the address cannot be bound, or the server fails.
 pub async fn serve(settings: Settings) -> Result<(), String> {
     if settings.secret_key_generated {
         tracing::warn!("KWIK_SECRET_KEY is not set: a random key was generated, so tokens will not survive a restart");
@@ -41,6 +44,9 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
 }
 
 /// `migrate`: apply migrations and the bootstrap, then exit.
+///
+/// # Errors
+/// The database cannot be opened or a migration fails.
 pub async fn migrate(settings: Settings) -> Result<(), String> {
     let app = open(settings).await?;
     app.prepare().await.map_err(|e| format!("migration failed: {e}"))?;
@@ -51,6 +57,9 @@ pub async fn migrate(settings: Settings) -> Result<(), String> {
 
 /// `create-superuser`: migrate, then make sure a user with this email exists, is active, holds the
 /// `admin` role, and has this password.
+///
+/// # Errors
+/// Start-up fails, the password or email is refused, or a database error.
 pub async fn create_superuser(settings: Settings, email: &str, password: &str) -> Result<(), String> {
     let app = open(settings).await?;
     app.prepare().await.map_err(|e| format!("migration failed: {e}"))?;
@@ -66,6 +75,9 @@ pub async fn create_superuser(settings: Settings, email: &str, password: &str) -
 }
 
 /// `seed`: migrate, then load every module's demo data.
+///
+/// # Errors
+/// Start-up fails or a seed fails.
 pub async fn seed(settings: Settings) -> Result<(), String> {
     let app = open(settings).await?;
     app.prepare().await.map_err(|e| format!("migration failed: {e}"))?;
@@ -75,6 +87,9 @@ pub async fn seed(settings: Settings) -> Result<(), String> {
 }
 
 /// `openapi`: print the spec without touching a real database.
+///
+/// # Errors
+/// The in-memory database or the app state cannot be built.
 pub async fn print_openapi(settings: Settings) -> Result<(), String> {
     let db = Db::connect("sqlite::memory:", &settings.pool).await.map_err(|e| e.to_string())?;
     let app = build(AppState::new(settings, db).map_err(|e| e.to_string())?);

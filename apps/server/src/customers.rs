@@ -1,24 +1,14 @@
 //! Customers: the example of Kwik's front page, with audit fields and an exact credit limit.
 
 use chrono::{DateTime, Utc};
-use kwik_core::{MigrationSet, Result};
 use kwik_crud::Decimal;
-use kwik_http::{AppState, Module};
 use poem_openapi::Object;
 
 /// A customer.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
-#[kwik(
-    table = "customers",
-    audit,
-    api(
-        path = "/customers/",
-        read = "customers_read",
-        create = "customers_create",
-        update = "customers_update",
-        delete = "customers_delete"
-    )
-)]
+#[rustfmt::skip::attributes(kwik)]
+#[kwik(table = "customers", audit,
+    api(path = "/customers/", read = "customers_read", create = "customers_create", update = "customers_update", delete = "customers_delete"))]
 pub struct Customer {
     #[kwik(primary_key)]
     pub id: i64,
@@ -42,30 +32,13 @@ fn default_credit_limit() -> Decimal {
     Decimal::from_i64(5000)
 }
 
-static MIGRATIONS: MigrationSet = MigrationSet {
-    name: "customers",
-    sqlite: sqlx::migrate!("../../migrations/customers/sqlite"),
-    postgres: sqlx::migrate!("../../migrations/customers/postgres"),
-};
-
-/// The Customers module (Kwik's `customers_*` permission names).
-pub struct Customers;
-
-impl Module for Customers {
-    type Api = CustomerApi;
-    fn name(&self) -> &'static str {
-        "customers"
-    }
-    fn api(&self) -> CustomerApi {
-        CustomerApi
-    }
-    fn migrations(&self) -> Option<&'static MigrationSet> {
-        Some(&MIGRATIONS)
-    }
-    fn permissions(&self) -> &'static [&'static str] {
-        &["customers_create", "customers_read", "customers_update", "customers_delete"]
-    }
-    fn seed<'a>(&'a self, state: &'a AppState) -> futures_util::future::BoxFuture<'a, Result<()>> {
-        Box::pin(crate::seed::customers(state))
+kwik_http::module! {
+    /// The Customers module (Kwik's `customers_*` permission names).
+    pub Customers {
+        name: "customers",
+        api: CustomerApi,
+        migrations: ("../../migrations/customers/sqlite", "../../migrations/customers/postgres"),
+        permissions: ["customers_create", "customers_read", "customers_update", "customers_delete"],
+        seed: crate::seed::customers,
     }
 }

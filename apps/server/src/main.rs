@@ -15,11 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kwik_core::Settings;
-
-mod app;
-mod customers;
-mod projects;
-mod seed;
+use kwik_server::app;
 
 /// The Kwik for Rust example server.
 #[derive(Debug, Parser)]

@@ -1,27 +1,18 @@
 //! Projects: Kwik's endpoint walkthrough as a module — five generated endpoints plus `archive`.
 
 use chrono::{DateTime, Utc};
-use kwik_core::{Context, Error, MigrationSet, Queries, Result};
+use kwik_core::{Context, Error, Result};
 use kwik_crud::AutoCrud;
-use kwik_http::{ApiResult, AppState, Auth, Module, permission};
+use kwik_http::{ApiResult, AppState, Auth, permission};
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
-use sea_query::{Expr, ExprTrait, Query};
+use sea_query::Expr;
 
 /// A project. Archived projects are read-only.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
-#[kwik(
-    table = "projects",
-    audit,
-    crud = "ProjectCrud",
-    api(
-        path = "/projects/",
-        read = "project_read",
-        create = "project_create",
-        update = "project_update",
-        delete = "project_delete"
-    )
-)]
+#[rustfmt::skip::attributes(kwik)]
+#[kwik(table = "projects", audit, crud = "ProjectCrud",
+    api(path = "/projects/", read = "project_read", create = "project_create", update = "project_update", delete = "project_delete"))]
 pub struct Project {
     #[kwik(primary_key)]
     pub id: i64,
@@ -55,14 +46,14 @@ impl AutoCrud for ProjectCrud {
 permission!(/** `project_update` and `project_read`, as in Kwik's example. */ pub ArchiveProject = "project_update", "project_read");
 
 /// Hand-written endpoints beside the generated ones.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ProjectActions;
 
 #[OpenApi(prefix_path = "/projects/")]
 impl ProjectActions {
     /// Archive a project
     ///
-    /// Requires: `project_update`, `project_read`. Idempotent. 404 for an unknown id.
+    /// Requires: `project_update`, `project_read`. Idempotent: archiving twice changes nothing. 404 for an unknown id.
     #[oai(path = "/:id/archive", method = "post")]
     async fn archive(
         &self,
@@ -71,40 +62,22 @@ impl ProjectActions {
         id: Path<i64>,
     ) -> ApiResult<Json<Project>> {
         let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
-        ProjectCrud.get_if_exist(&mut ctx.tx, id.0).await?;
-        let archive =
-            Query::update().table("projects").value("archived", true).and_where(Expr::col("id").eq(id.0)).to_owned();
-        ctx.tx.execute(&archive).await?;
-        let project = ProjectCrud.get_if_exist(&mut ctx.tx, id.0).await?;
+        let mut project = ProjectCrud.get_if_exist(&mut ctx.tx, id.0).await?;
+        if !project.archived {
+            project = ProjectCrud.set(&mut ctx, id.0, vec![("archived", Expr::val(true))]).await?;
+        }
         ctx.commit().await?;
         Ok(Json(project))
     }
 }
 
-static MIGRATIONS: MigrationSet = MigrationSet {
-    name: "projects",
-    sqlite: sqlx::migrate!("../../migrations/projects/sqlite"),
-    postgres: sqlx::migrate!("../../migrations/projects/postgres"),
-};
-
-/// The Projects module.
-pub struct Projects;
-
-impl Module for Projects {
-    type Api = (ProjectApi, ProjectActions);
-    fn name(&self) -> &'static str {
-        "projects"
-    }
-    fn api(&self) -> Self::Api {
-        (ProjectApi, ProjectActions)
-    }
-    fn migrations(&self) -> Option<&'static MigrationSet> {
-        Some(&MIGRATIONS)
-    }
-    fn permissions(&self) -> &'static [&'static str] {
-        &["project_create", "project_read", "project_update", "project_delete"]
-    }
-    fn seed<'a>(&'a self, state: &'a AppState) -> futures_util::future::BoxFuture<'a, Result<()>> {
-        Box::pin(crate::seed::projects(state))
+kwik_http::module! {
+    /// The Projects module.
+    pub Projects {
+        name: "projects",
+        api: (ProjectApi, ProjectActions),
+        migrations: ("../../migrations/projects/sqlite", "../../migrations/projects/postgres"),
+        permissions: ["project_create", "project_read", "project_update", "project_delete"],
+        seed: crate::seed::projects,
     }
 }

@@ -1,8 +1,8 @@
 //! # kwik-core
 //!
 //! The foundation of Kwik for Rust: the framework's [`Error`] type (with Kwik's status codes and
-//! `detail` texts), [`Settings`](settings::Settings) read from `KWIK_*` environment variables, and the
-//! [`Db`](db::Db) handle over SQLite or PostgreSQL with embedded migrations.
+//! `detail` texts), [`Settings`] read from `KWIK_*` environment variables, and the
+//! [`Db`] handle over SQLite or PostgreSQL with embedded migrations.
 //!
 //! ```
 //! use kwik_core::Error;

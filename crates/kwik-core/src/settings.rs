@@ -127,6 +127,9 @@ pub struct Settings {
     pub password_min_length: usize,
     /// `KWIK_MAX_BODY_BYTES`: largest accepted request body in bytes, default 1048576 (1 MiB).
     pub max_body_bytes: usize,
+    /// `KWIK_LIST_MAX_LIMIT`: the largest `limit` of list queries (422 above), default 1000.
+    /// Kwik has no maximum; set it high for clients that rely on that.
+    pub list_max_limit: u64,
     /// `KWIK_ARGON2_MEMORY_KIB`, `KWIK_ARGON2_ITERATIONS`, `KWIK_ARGON2_PARALLELISM`: argon2id cost
     /// for new password hashes. Defaults are OWASP's Password Storage Cheat Sheet recommendation
     /// (19456 KiB, 2 iterations, 1 lane).
@@ -364,6 +367,7 @@ impl Parser {
         }
         let password_min_length = self.number("password_min_length", 12usize, 1, 72);
         let max_body_bytes = self.number("max_body_bytes", 1_048_576usize, 1024, 1 << 30);
+        let list_max_limit = self.number("list_max_limit", 1000u64, 1, i64::MAX.cast_unsigned());
         let argon2 = Argon2Settings {
             memory_kib: self.number("argon2_memory_kib", 19_456u32, 8, 4_194_304),
             iterations: self.number("argon2_iterations", 2u32, 1, 100),
@@ -395,6 +399,7 @@ impl Parser {
             first_superuser_password,
             password_min_length,
             max_body_bytes,
+            list_max_limit,
             argon2,
         })
     }

@@ -13,6 +13,18 @@ pub fn select<E: Entity>() -> SelectStatement {
     Query::select().columns(E::COLUMNS.iter().map(|c| (E::TABLE, *c))).from(E::TABLE).to_owned()
 }
 
+/// `UPDATE <table> SET <values>, <audit fields> WHERE <pk> = id`.
+async fn write_update<E: Entity>(ctx: &mut Context, id: i64, values: Vec<(&'static str, Expr)>) -> Result<()> {
+    let mut update = Query::update().table(E::TABLE).and_where(Expr::col(E::PRIMARY_KEY).eq(id)).to_owned();
+    for (column, value) in values {
+        update.value(column, value);
+    }
+    if E::AUDITED {
+        update.value("last_modification_time", kwik_core::now()).value("last_modifier_user_id", ctx.user_id);
+    }
+    ctx.tx.execute(&update).await.map(drop)
+}
+
 /// Kwik's `AutoCRUD`: `get`, `get_if_exist`, `get_multi`, `create`, `create_if_not_exist`,
 /// `update` (partial) and `delete` (returns the deleted entity), all against a [`Context`] or
 /// any executor for reads. Implement it for a unit struct and override any method, or a hook:
@@ -153,24 +165,31 @@ pub trait AutoCrud: Send + Sync + 'static {
             let current = self.get_if_exist(&mut ctx.tx, id).await?;
             let mut input = input;
             self.before_update(ctx, &current, &mut input).await?;
-            let mut values = input.values();
+            let values = input.values();
             if !values.is_empty() {
-                if <Self::Entity as Entity>::AUDITED {
-                    values.push(("last_modification_time", Expr::val(kwik_core::now())));
-                    values.push(("last_modifier_user_id", Expr::val(ctx.user_id)));
-                }
-                let mut update = Query::update()
-                    .table(<Self::Entity as Entity>::TABLE)
-                    .and_where(Expr::col(<Self::Entity as Entity>::PRIMARY_KEY).eq(id))
-                    .to_owned();
-                for (column, value) in values {
-                    update.value(column, value);
-                }
-                ctx.tx.execute(&update).await?;
+                write_update::<Self::Entity>(ctx, id, values).await?;
             }
             let entity = self.get_if_exist(&mut ctx.tx, id).await?;
             self.after_update(ctx, &entity).await?;
             Ok(entity)
+        }
+    }
+
+    /// Sets columns the server controls (not client-writable ones such as a status flag),
+    /// touching the audit fields like an update. Runs no hooks: they are about client input.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; database errors.
+    fn set(
+        &self,
+        ctx: &mut Context,
+        id: i64,
+        values: Vec<(&'static str, Expr)>,
+    ) -> impl Future<Output = Result<Self::Entity>> + Send {
+        async move {
+            self.get_if_exist(&mut ctx.tx, id).await?;
+            write_update::<Self::Entity>(ctx, id, values).await?;
+            self.get_if_exist(&mut ctx.tx, id).await
         }
     }
 

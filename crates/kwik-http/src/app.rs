@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::error::{error_response, render};
 use crate::module::{Module, ModuleRuntime, NoApi};
+use crate::path_names::{PathNames, rename_path_errors};
 use crate::state::AppState;
 
 /// How long `/health/ready` waits for the database before answering 503 (seconds).
@@ -181,6 +182,8 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     pub fn endpoint(&self) -> impl Endpoint<Output = Response> + 'static {
         let service = self.openapi();
         let prefix = self.state.settings.api_v1_str.clone();
+        let path_names = Arc::new(PathNames::from_spec(&service.spec()));
+        let prefix_for_names: Arc<str> = Arc::from(prefix.as_str());
         let max_body = self.state.settings.max_body_bytes;
         let routes = Route::new()
             .at(format!("{prefix}/openapi.json"), service.spec_endpoint())
@@ -190,7 +193,11 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
             .nest("/redoc", service.redoc())
             .at("/health/live", get(live))
             .at("/health/ready", get(ready))
-            .nest(prefix, service);
+            .nest(
+                prefix,
+                service
+                    .around(move |ep, req| rename_path_errors(ep, req, path_names.clone(), prefix_for_names.clone())),
+            );
         routes
             .around(move |ep, req| limit_body(ep, req, max_body))
             .with(AddData::new(self.state.clone()))

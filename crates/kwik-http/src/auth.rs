@@ -171,6 +171,13 @@ async fn authenticate(state: &AppState, credentials: Credentials) -> Result<Curr
             if !user.is_active {
                 return Err(Error::InactiveUser);
             }
+            // An impersonation session is the impersonator's: it ends when they are deactivated or
+            // deleted (one extra lookup, for impersonation tokens only).
+            if let Some(impersonator) = claims.impersonator()
+                && !users::get(&mut state.db.clone(), impersonator).await?.is_some_and(|u| u.is_active)
+            {
+                return Err(Error::InvalidToken);
+            }
             Ok(CurrentUser { user, permissions, claims: Some(claims) })
         }
         Credentials::ApiKey(ApiKeyHeader(key)) => authenticate_api_key(state, &key.key).await,

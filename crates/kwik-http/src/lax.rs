@@ -15,10 +15,10 @@ pub fn bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error
     parse_bool(&value).ok_or_else(|| de::Error::invalid_value(unexpected(&value), &"a valid boolean"))
 }
 
-/// [`bool`] for optional fields (`null` → `None`).
+/// [`bool()`] for optional fields (`null` → `None`).
 ///
 /// # Errors
-/// As [`bool`].
+/// As [`bool()`].
 pub fn option_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
     let value = Value::deserialize(deserializer)?;
     if value.is_null() {

@@ -44,6 +44,7 @@ mod error;
 pub mod lax;
 mod listing;
 mod module;
+mod path_names;
 mod recovery;
 mod state;
 
@@ -58,5 +59,7 @@ pub use state::AppState;
 
 #[doc(hidden)]
 pub mod __private {
+    pub use futures_util::future::BoxFuture;
+    pub use kwik_core::MigrationSet;
     pub use kwik_listing::RawListQuery;
 }

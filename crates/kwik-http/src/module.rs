@@ -85,3 +85,71 @@ impl OpenApi for NoApi {
 
     fn add_routes(self, _route_table: &mut HashMap<String, HashMap<Method, BoxEndpoint<'static>>>) {}
 }
+
+/// Declares a [`Module`] in one block:
+///
+/// ```ignore
+/// kwik_http::module! {
+///     /// The Projects module.
+///     pub Projects {
+///         name: "projects",
+///         api: (ProjectApi, ProjectActions),
+///         migrations: ("../../migrations/projects/sqlite", "../../migrations/projects/postgres"),
+///         permissions: ["project_create", "project_read", "project_update", "project_delete"],
+///         seed: crate::seed::projects,
+///     }
+/// }
+/// ```
+///
+/// `api` is one API type or a tuple of them, each `Default`. `migrations` paths are relative to the calling crate's `Cargo.toml` (the crate needs `sqlx`);
+/// `migrations` and `seed` (an `async fn(&AppState) -> kwik_core::Result<()>`) are optional.
+#[macro_export]
+macro_rules! module {
+    (
+        $(#[$meta:meta])*
+        $vis:vis $name:ident {
+            name: $module_name:literal,
+            api: $api:ty,
+            $(migrations: ($sqlite:literal, $postgres:literal),)?
+            permissions: [$($permission:literal),* $(,)?],
+            $(seed: $seed:path,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Default)]
+        $vis struct $name;
+
+        impl $crate::Module for $name {
+            type Api = $api;
+
+            fn name(&self) -> &'static str {
+                $module_name
+            }
+
+            fn api(&self) -> Self::Api {
+                ::std::default::Default::default()
+            }
+
+            $(
+            fn migrations(&self) -> ::std::option::Option<&'static $crate::__private::MigrationSet> {
+                static MIGRATIONS: $crate::__private::MigrationSet = $crate::__private::MigrationSet {
+                    name: $module_name,
+                    sqlite: ::sqlx::migrate!($sqlite),
+                    postgres: ::sqlx::migrate!($postgres),
+                };
+                ::std::option::Option::Some(&MIGRATIONS)
+            }
+            )?
+
+            fn permissions(&self) -> &'static [&'static str] {
+                &[$($permission),*]
+            }
+
+            $(
+            fn seed<'a>(&'a self, state: &'a $crate::AppState) -> $crate::__private::BoxFuture<'a, ::kwik_core::Result<()>> {
+                ::std::boxed::Box::pin($seed(state))
+            }
+            )?
+        }
+    };
+}

@@ -118,4 +118,7 @@ pub use cursor::CursorKey;
 pub use page::Paginated;
 pub use raw::RawListQuery;
 pub use schema::{FieldSpec, FieldType, ListSchema, describe};
-pub use spec::{DEFAULT_LIMIT, Filter, FilterOp, ListSpec, MAX_IN_VALUES, Predicate, SortDirection, SortKey, parse};
+pub use spec::{
+    DEFAULT_LIMIT, Filter, FilterOp, ListSpec, MAX_IN_VALUES, Predicate, SortDirection, SortKey, parse,
+    parse_with_max_limit,
+};

@@ -185,6 +185,20 @@ pub struct ListSpec {
 ///   combined with a cursor.
 /// - [`Error::Internal`] (500) when the schema's `primary_key` names no field (a programming error).
 pub fn parse(raw: &RawListQuery, schema: &'static ListSchema, key: &CursorKey) -> Result<ListSpec> {
+    parse_with_max_limit(raw, schema, key, schema.max_limit)
+}
+
+/// [`parse`] with another largest `limit` than the schema's (the HTTP layer applies the
+/// `KWIK_LIST_MAX_LIMIT` setting this way).
+///
+/// # Errors
+/// As [`parse`], with `max_limit` in place of the schema's.
+pub fn parse_with_max_limit(
+    raw: &RawListQuery,
+    schema: &'static ListSchema,
+    key: &CursorKey,
+    max_limit: u64,
+) -> Result<ListSpec> {
     let primary_key = schema.field(schema.primary_key).ok_or_else(|| {
         Error::Internal(format!(
             "list schema of {} declares primary key '{}', which is not one of its fields",
@@ -196,7 +210,7 @@ pub fn parse(raw: &RawListQuery, schema: &'static ListSchema, key: &CursorKey) -
     // Offsets and limits are bound as signed 64-bit integers.
     let largest = i64::MAX.cast_unsigned();
     let skip = query_int("skip", raw.skip.as_deref(), 0, largest, &mut issues);
-    let max_limit = schema.max_limit.min(largest);
+    let max_limit = max_limit.min(largest);
     let limit = query_int("limit", raw.limit.as_deref(), DEFAULT_LIMIT, max_limit, &mut issues);
     if !issues.is_empty() {
         return Err(Error::Validation(issues));

@@ -90,6 +90,8 @@ struct FieldInfo {
     ident: Ident,
     ty: Type,
     args: FieldArgs,
+    /// The field's doc comments, repeated on the generated inputs (they become OpenAPI descriptions).
+    docs: Vec<syn::Attribute>,
 }
 
 const AUDIT_FIELDS: [&str; 4] = ["creator_user_id", "last_modifier_user_id", "creation_time", "last_modification_time"];
@@ -239,7 +241,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 "sortable/filterable fields must be i64, f64, bool, String, DateTime, Uuid or Decimal (or Option of those)",
             ));
         }
-        fields.push(FieldInfo { ident, ty: field.ty.clone(), args });
+        let docs = field.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
+        fields.push(FieldInfo { ident, ty: field.ty.clone(), args, docs });
     }
     if args.audit {
         for audit in AUDIT_FIELDS {
@@ -286,7 +289,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             (None, Some(_)) => quote!(#[serde(default)]),
             (None, None) => quote!(),
         };
-        quote!(#serde_default pub #ident: #ty,)
+        let docs = &f.docs;
+        quote!(#(#docs)* #serde_default pub #ident: #ty,)
     });
     let create_values = create_fields.iter().map(|f| {
         let ident = &f.ident;
@@ -296,11 +300,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
     let update_struct_fields = update_fields.iter().map(|f| {
         let ident = &f.ident;
+        let docs = &f.docs;
         match option_inner(&f.ty) {
-            Some(inner) => quote!(#[serde(default)] pub #ident: ::poem_openapi::types::MaybeUndefined<#inner>,),
+            Some(inner) => {
+                quote!(#(#docs)* #[serde(default)] pub #ident: ::poem_openapi::types::MaybeUndefined<#inner>,)
+            }
             None => {
                 let ty = &f.ty;
-                quote!(#[serde(default)] pub #ident: ::std::option::Option<#ty>,)
+                quote!(#(#docs)* #[serde(default)] pub #ident: ::std::option::Option<#ty>,)
             }
         }
     });

@@ -112,7 +112,7 @@ impl TestApp {
         TestClient { app: self, token: Some(token.clone()), api_key: None }
     }
 
-    /// A client authenticated as `user` (a token minted at [`Scenario::build`] time).
+    /// A client authenticated as `user` (a token minted at [`Scenario::build`](crate::Scenario::build) time).
     pub fn as_user(&self, user: &TestUser) -> TestClient<'_> {
         TestClient { app: self, token: Some(user.token.clone()), api_key: None }
     }
@@ -161,7 +161,7 @@ fn encode(value: &str) -> String {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("%{b:02X}"));
         }
         out
     })

@@ -59,7 +59,8 @@ async fn the_database_is_removed_when_the_test_ends() {
         Backend::Postgres => {
             let admin = std::env::var(kwik_testing::TEST_DATABASE_URL).expect("admin url");
             let name = url.rsplit('/').next().expect("database name").split('?').next().expect("name").to_owned();
-            let pool = kwik_core::Db::connect(&admin, &kwik_core::settings::PoolSettings::default()).await.expect("admin");
+            let pool =
+                kwik_core::Db::connect(&admin, &kwik_core::settings::PoolSettings::default()).await.expect("admin");
             let exists = Query::select()
                 .expr(Func::count(Expr::col("datname")))
                 .from("pg_database")

@@ -119,7 +119,7 @@ fn email_issue(value: &str, issues: &mut Vec<ValidationIssue>) {
     }
 }
 
-fn password_issue(rules: &Rules, value: &str, field: &'static str, issues: &mut Vec<ValidationIssue>) {
+fn password_issue(rules: Rules, value: &str, field: &'static str, issues: &mut Vec<ValidationIssue>) {
     if let Err(issue) = kwik_auth::PasswordPolicy::new(rules.password_min_length).check(value, &["body", field]) {
         issues.push(issue);
     }
@@ -155,7 +155,7 @@ impl Validate for UserRegistration {
         person_issue(&self.name, "name", &mut issues);
         person_issue(&self.surname, "surname", &mut issues);
         email_issue(&self.email, &mut issues);
-        password_issue(rules, &self.password, "password", &mut issues);
+        password_issue(*rules, &self.password, "password", &mut issues);
         issues
     }
 }
@@ -208,7 +208,7 @@ pub struct UserPasswordChange {
 impl Validate for UserPasswordChange {
     fn validate(&self, rules: &Rules) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        password_issue(rules, &self.new_password, "new_password", &mut issues);
+        password_issue(*rules, &self.new_password, "new_password", &mut issues);
         issues
     }
 }
@@ -224,7 +224,7 @@ pub struct AdminPasswordReset {
 impl Validate for AdminPasswordReset {
     fn validate(&self, rules: &Rules) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        password_issue(rules, &self.new_password, "new_password", &mut issues);
+        password_issue(*rules, &self.new_password, "new_password", &mut issues);
         issues
     }
 }
@@ -353,7 +353,7 @@ pub struct ResetPassword {
 impl Validate for ResetPassword {
     fn validate(&self, rules: &Rules) -> Vec<ValidationIssue> {
         let mut issues = Vec::new();
-        password_issue(rules, &self.password, "password", &mut issues);
+        password_issue(*rules, &self.password, "password", &mut issues);
         issues
     }
 }

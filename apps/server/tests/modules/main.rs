@@ -1,0 +1,11 @@
+//! HTTP tests of the example server's Projects and Customers modules, run against the app that
+//! `kwik-server` serves (`kwik_server::app::build`) on a fresh database of this run's backend
+//! (SQLite, or PostgreSQL with `KWIK_TEST_DATABASE_URL`).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+mod customers;
+mod listing;
+mod projects;
+mod transactions;

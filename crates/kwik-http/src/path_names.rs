@@ -1,0 +1,124 @@
+//! Real names for path-parameter errors. poem-openapi routes path parameters under internal names
+//! (`param0`, `param1`, ...), so a bad `/users/abc` would be reported at `["path", "param0"]`;
+//! Kwik's clients expect `["path", "user_id"]`. The names are read back from the generated spec.
+
+use std::sync::Arc;
+
+use poem::http::Method;
+use poem::{Endpoint, IntoResponse, Request, Response};
+
+use crate::error::ApiError;
+
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+/// Path templates of the spec, by method.
+#[derive(Default)]
+pub(crate) struct PathNames {
+    routes: Vec<(Method, Vec<Segment>)>,
+}
+
+impl PathNames {
+    /// Reads `paths` of an OpenAPI document (templates relative to the API prefix).
+    pub(crate) fn from_spec(spec: &str) -> Self {
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(spec) else { return Self::default() };
+        let mut routes = Vec::new();
+        if let Some(paths) = doc["paths"].as_object() {
+            for (template, operations) in paths {
+                let segments: Vec<Segment> = template
+                    .split('/')
+                    .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                        Some(name) => Segment::Param(name.to_owned()),
+                        None => Segment::Literal(part.to_owned()),
+                    })
+                    .collect();
+                if !segments.iter().any(|s| matches!(s, Segment::Param(_))) {
+                    continue;
+                }
+                for method in operations.as_object().into_iter().flat_map(|ops| ops.keys()) {
+                    if let Ok(method) = method.to_uppercase().parse::<Method>() {
+                        let copy = segments
+                            .iter()
+                            .map(|s| match s {
+                                Segment::Literal(l) => Segment::Literal(l.clone()),
+                                Segment::Param(p) => Segment::Param(p.clone()),
+                            })
+                            .collect();
+                        routes.push((method, copy));
+                    }
+                }
+            }
+        }
+        Self { routes }
+    }
+
+    /// The name and the raw value of the `index`-th path parameter of the route `method path` matches.
+    fn name<'p>(&self, method: &Method, path: &'p str, index: usize) -> Option<(&str, &'p str)> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.routes.iter().filter(|(m, segments)| m == method && segments.len() == parts.len()).find_map(
+            |(_, segments)| {
+                let matches = segments.iter().zip(&parts).all(|(segment, part)| match segment {
+                    Segment::Literal(literal) => literal == part,
+                    Segment::Param(_) => true,
+                });
+                if !matches {
+                    return None;
+                }
+                segments
+                    .iter()
+                    .zip(&parts)
+                    .filter_map(|(s, part)| match s {
+                        Segment::Param(name) => Some((name.as_str(), *part)),
+                        Segment::Literal(_) => None,
+                    })
+                    .nth(index)
+            },
+        )
+    }
+}
+
+/// Middleware body: renames `paramN` in path errors to the operation's parameter name.
+pub(crate) async fn rename_path_errors<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    names: Arc<PathNames>,
+    prefix: Arc<str>,
+) -> poem::Result<Response> {
+    let method = req.method().clone();
+    // Inside `Route::nest` the URI is relative to the prefix; strip it anyway in case it is not.
+    let full = req.uri().path().to_owned();
+    let path = full.strip_prefix(prefix.as_ref()).unwrap_or(&full).to_owned();
+    match ep.call(req).await {
+        Ok(response) => Ok(response.into_response()),
+        Err(err) => {
+            let Some(e) = err.downcast_ref::<poem_openapi::error::ParsePathError>() else { return Err(err) };
+            let index = e.name.strip_prefix("param").and_then(|n| n.parse::<usize>().ok());
+            let (name, input) = index.and_then(|i| names.name(&method, &path, i)).unwrap_or((e.name, ""));
+            let issue = kwik_core::ValidationIssue::new(
+                "int_parsing",
+                &["path", name],
+                "Input should be a valid integer, unable to parse string as an integer",
+            )
+            .with_input(input);
+            Err(ApiError(kwik_core::Error::validation(issue)).into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_parameter_names_by_position() {
+        let spec = r#"{"paths": {"/roles/{role_id}/permissions/{permission_id}": {"delete": {}},
+                      "/users/{user_id}": {"get": {}, "put": {}}, "/users/me": {"get": {}}}}"#;
+        let names = PathNames::from_spec(spec);
+        assert_eq!(names.name(&Method::DELETE, "/roles/1/permissions/x", 1), Some(("permission_id", "x")));
+        assert_eq!(names.name(&Method::DELETE, "/roles/x/permissions/1", 0), Some(("role_id", "x")));
+        assert_eq!(names.name(&Method::GET, "/users/abc", 0), Some(("user_id", "abc")));
+        assert_eq!(names.name(&Method::POST, "/users/abc", 0), None);
+    }
+}
