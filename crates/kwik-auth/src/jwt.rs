@@ -64,7 +64,9 @@ impl fmt::Display for TokenKind {
 /// Optional claims are omitted from the token when `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    /// Subject: the user id as a decimal string (Kwik's format), e.g. `"5"`.
+    /// Subject: the user id as a decimal string (Kwik's format), e.g. `"5"`. A token without it is
+    /// refused by [`JwtKeys::decode`] with Kwik's 403.
+    #[serde(default)]
     pub sub: String,
     /// Expiration time, in seconds since the epoch. The token is refused at and after this time.
     pub exp: i64,
@@ -214,7 +216,8 @@ impl JwtKeys {
         validation.leeway = 0;
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // `sub` is checked below: a signed token without it is Kwik's 403, not a 400.
+        validation.set_required_spec_claims(&["exp"]);
         Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
     }
 
@@ -240,19 +243,28 @@ impl JwtKeys {
     /// by the caller against the stored user.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`] for any failure (Kwik answers `400 Invalid token`).
+    /// [`Error::InvalidToken`] for any failure (Kwik answers `400 Invalid token`), except a
+    /// correctly signed token of the right kind without `sub`: [`Error::AccessDenied`] (Kwik's 403).
     pub fn decode(&self, token: &str, expected: TokenKind) -> Result<Claims> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|err| {
+        let data =
+            jsonwebtoken::decode::<serde_json::Value>(token, &self.decoding, &self.validation).map_err(|err| {
+                tracing::debug!(reason = %err, "token rejected");
+                Error::InvalidToken
+            })?;
+        let subject_missing = data.claims.get("sub").is_none();
+        let claims: Claims = serde_json::from_value(data.claims).map_err(|err| {
             tracing::debug!(reason = %err, "token rejected");
             Error::InvalidToken
         })?;
-        let claims = data.claims;
         let reason = if data.header.crit.is_some() {
             "unsupported critical header"
         } else if claims.exp <= chrono::Utc::now().timestamp() {
             "expired"
         } else if claims.kwik_type != expected {
             "wrong token kind"
+        } else if subject_missing {
+            // Kwik: a valid token without `sub` is 403 `Not enough privileges`.
+            return Err(Error::AccessDenied);
         } else if parse_id(&claims.sub).is_none() {
             "sub is not an integer"
         } else if !claims.kwik_impersonate.is_empty() && claims.impersonator().is_none() {

@@ -187,7 +187,6 @@ fn wrong_kind_is_invalid(#[case] claims: Claims, #[case] expected: TokenKind) {
 
 #[rstest]
 #[case::missing_exp("exp", None)]
-#[case::missing_sub("sub", None)]
 #[case::missing_kwik_type("kwik_type", None)]
 #[case::missing_kwik_impersonate("kwik_impersonate", None)]
 #[case::missing_kwik_ver("kwik_ver", None)]
@@ -257,4 +256,13 @@ fn impersonator_is_none_for_empty_or_garbage() {
     assert_eq!(claims.impersonator(), None);
     claims.kwik_impersonate = "12".to_owned();
     assert_eq!(claims.impersonator(), Some(12));
+}
+
+/// Kwik (CONTRACT §4): a correctly signed token without `sub` is 403 `Not enough privileges`.
+#[test]
+fn token_without_subject_is_access_denied() {
+    let mut payload = valid_access_json();
+    payload.as_object_mut().unwrap().remove("sub");
+    let token = sign(Algorithm::HS256, &payload);
+    assert!(matches!(keys().decode(&token, TokenKind::Access), Err(kwik_core::Error::AccessDenied)));
 }

@@ -55,22 +55,32 @@ impl<T: Type> Payload for JsonBody<T> {
     }
 }
 
-impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for JsonBody<T> {
+impl<T: Type + DeserializeOwned + Validate + Send + 'static> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let bytes = Vec::<u8>::from_request(request, body).await?;
-        parse_json(&bytes, &rules_of(request)).map(JsonBody).map_err(|e| ApiError(e).into())
+        let rules = rules_of(request);
+        let parsed = parse_json_value(&bytes).and_then(|value| {
+            check_required::<T>(&value)?;
+            parse_value(&value, &rules)
+        });
+        parsed.map(JsonBody).map_err(|e| ApiError(e).into())
     }
 }
 
-poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned + Validate + Send);
+poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned + Validate + Send + 'static);
 
 /// Parses and validates a JSON document into `T` with Kwik's 422 reporting.
 ///
 /// # Errors
 /// [`Error::Validation`] describing every problem found.
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8], rules: &Rules) -> Result<T, Error> {
+    parse_value(&parse_json_value(bytes)?, rules)
+}
+
+/// Parses bytes as JSON: empty → 422 `missing` at `["body"]`, malformed → 422 `json_invalid`.
+fn parse_json_value(bytes: &[u8]) -> Result<Value, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::validation(ValidationIssue::new("missing", &["body"], "Field required")));
     }
@@ -80,7 +90,41 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8], rules: &Rules) -
         issue.loc.push(Value::from(e.column()));
         Error::validation(issue)
     })?;
-    parse_value(&value, rules)
+    Ok(value)
+}
+
+/// Reports every required property of `T`'s schema that the object lacks, at once (serde would
+/// stop at the first), as FastAPI does: one `missing` issue per field.
+fn check_required<T: Type + 'static>(value: &Value) -> Result<(), Error> {
+    let Some(object) = value.as_object() else { return Ok(()) };
+    let missing: Vec<ValidationIssue> = required_fields::<T>()
+        .iter()
+        .filter(|field| !object.contains_key(**field))
+        .map(|field| ValidationIssue::new("missing", &["body", field], "Field required"))
+        .collect();
+    if missing.is_empty() { Ok(()) } else { Err(Error::Validation(missing)) }
+}
+
+/// The required properties of `T`'s OpenAPI schema, computed once per type.
+fn required_fields<T: Type + 'static>() -> Vec<&'static str> {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, RwLock};
+    static CACHE: OnceLock<RwLock<HashMap<TypeId, Vec<&'static str>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(found) = cache.read().ok().and_then(|map| map.get(&TypeId::of::<T>()).cloned()) {
+        return found;
+    }
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let required = match T::schema_ref() {
+        MetaSchemaRef::Reference(name) => registry.schemas.get(&name).map(|s| s.required.clone()).unwrap_or_default(),
+        MetaSchemaRef::Inline(schema) => schema.required.clone(),
+    };
+    if let Ok(mut map) = cache.write() {
+        map.insert(TypeId::of::<T>(), required.clone());
+    }
+    required
 }
 
 /// Deserializes and validates an already-parsed JSON value (see [`parse_json`]).
@@ -183,7 +227,7 @@ impl<T: Type> Payload for FormBody<T> {
     }
 }
 
-impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for FormBody<T> {
+impl<T: Type + DeserializeOwned + Validate + Send + 'static> ParsePayload for FormBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
@@ -196,11 +240,15 @@ impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for FormBody<T> 
             )))
         })?;
         let map: serde_json::Map<String, Value> = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-        parse_value(&Value::Object(map), &rules_of(request)).map(FormBody).map_err(|e| ApiError(e).into())
+        let value = Value::Object(map);
+        check_required::<T>(&value)
+            .and_then(|()| parse_value(&value, &rules_of(request)))
+            .map(FormBody)
+            .map_err(|e| ApiError(e).into())
     }
 }
 
-poem_openapi::impl_apirequest_for_payload!(FormBody<T>, T: Type + DeserializeOwned + Validate + Send);
+poem_openapi::impl_apirequest_for_payload!(FormBody<T>, T: Type + DeserializeOwned + Validate + Send + 'static);
 
 /// Minimal media-type check without pulling a MIME crate: `application/json` or `*/*+json`,
 /// parameters such as `charset` ignored.

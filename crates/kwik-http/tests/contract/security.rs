@@ -167,6 +167,17 @@ async fn a_token_for_an_unknown_or_deleted_user_is_403() {
 }
 
 #[tokio::test]
+async fn a_signed_token_without_sub_is_403() {
+    // CONTRACT §4: "403 ... token without sub".
+    let app = app().await;
+    let world = Scenario::new().user("alice", &[]).build(&app).await;
+    let mut claims = claims_json(world.user("alice"));
+    claims.as_object_mut().unwrap().remove("sub");
+    let token = sign(&claims, Algorithm::HS256, &secret(&app));
+    assert_detail(me(&app.with_token(&token)).await, 403, "Not enough privileges").await;
+}
+
+#[tokio::test]
 async fn authorization_schemes_other_than_bearer_are_401_and_bearer_is_case_insensitive() {
     let app = app().await;
     let world = Scenario::new().user("alice", &[]).build(&app).await;

@@ -708,3 +708,17 @@ async fn users_cannot_be_deleted_405() {
     assert_detail(response, 405, "Method Not Allowed").await;
     get_ok(&admin, &format!("/users/{}", world.user("bob").id)).await;
 }
+
+#[tokio::test]
+async fn every_missing_field_is_reported_at_once_like_fastapi() {
+    let app = app().await;
+    let response = app.as_admin().await.post("/users/").body_json(&serde_json::json!({})).send().await;
+    let status = response.0.status();
+    let body = kwik_testing::json_of(response).await;
+    assert_eq!(status, 422, "{body}");
+    let locs: Vec<Value> = body["detail"].as_array().unwrap().iter().map(|issue| issue["loc"].clone()).collect();
+    for field in ["name", "surname", "email", "password"] {
+        assert!(locs.contains(&serde_json::json!(["body", field])), "{field} missing from {body}");
+    }
+    assert!(!locs.contains(&serde_json::json!(["body", "is_active"])), "is_active has a default: {body}");
+}
