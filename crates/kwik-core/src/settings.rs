@@ -127,6 +127,20 @@ pub struct Settings {
     pub password_min_length: usize,
     /// `KWIK_MAX_BODY_BYTES`: largest accepted request body in bytes, default 1048576 (1 MiB).
     pub max_body_bytes: usize,
+    /// `KWIK_REQUEST_TIMEOUT`: seconds a request may take before it is answered 503 (default 30;
+    /// 0 disables).
+    pub request_timeout: Option<Duration>,
+    /// `KWIK_RATE_LIMIT_ENABLED`: rate limiting on (default true).
+    pub rate_limit_enabled: bool,
+    /// `KWIK_RATE_LIMIT_PER_MINUTE`: requests per minute per client address, every route (default 600).
+    pub rate_limit_per_minute: u32,
+    /// `KWIK_AUTH_RATE_LIMIT_PER_MINUTE`: attempts per minute on login, refresh and password recovery,
+    /// per client address and per account (default 10) — brute-force protection (OWASP
+    /// Authentication Cheat Sheet).
+    pub auth_rate_limit_per_minute: u32,
+    /// `KWIK_TRUSTED_PROXIES`: addresses of reverse proxies (comma list of IPs) whose
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed; empty = none.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `KWIK_LIST_MAX_LIMIT`: the largest `limit` of list queries (422 above), default 1000.
     /// Kwik has no maximum; set it high for clients that rely on that.
     pub list_max_limit: u64,
@@ -368,6 +382,11 @@ impl Parser {
         let password_min_length = self.number("password_min_length", 12usize, 1, 72);
         let max_body_bytes = self.number("max_body_bytes", 1_048_576usize, 1024, 1 << 30);
         let list_max_limit = self.number("list_max_limit", 1000u64, 1, i64::MAX.cast_unsigned());
+        let request_timeout = Some(self.seconds("request_timeout", 30.0)).filter(|d| !d.is_zero());
+        let rate_limit_enabled = self.boolean("rate_limit_enabled", true);
+        let rate_limit_per_minute = self.number("rate_limit_per_minute", 600u32, 1, 1_000_000);
+        let auth_rate_limit_per_minute = self.number("auth_rate_limit_per_minute", 10u32, 1, 1_000_000);
+        let trusted_proxies = self.trusted_proxies();
         let argon2 = Argon2Settings {
             memory_kib: self.number("argon2_memory_kib", 19_456u32, 8, 4_194_304),
             iterations: self.number("argon2_iterations", 2u32, 1, 100),
@@ -399,6 +418,11 @@ impl Parser {
             first_superuser_password,
             password_min_length,
             max_body_bytes,
+            request_timeout,
+            rate_limit_enabled,
+            rate_limit_per_minute,
+            auth_rate_limit_per_minute,
+            trusted_proxies,
             list_max_limit,
             argon2,
         })
@@ -468,6 +492,21 @@ impl Parser {
             }
         }
         origins.into_iter().map(|o| o.trim_end_matches('/').to_owned()).collect()
+    }
+
+    fn trusted_proxies(&mut self) -> Vec<std::net::IpAddr> {
+        let Some(text) = self.get("trusted_proxies").map(str::to_owned) else { return Vec::new() };
+        let mut proxies = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.parse() {
+                Ok(ip) => proxies.push(ip),
+                Err(_) => self.fail(
+                    "trusted_proxies",
+                    format!("'{part}' is not an IP address; expected a comma list such as 10.0.0.2,10.0.0.3"),
+                ),
+            }
+        }
+        proxies
     }
 
     fn log_level(&mut self) -> String {

@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::error::{error_response, render};
 use crate::module::{Module, ModuleRuntime, NoApi};
 use crate::path_names::{PathNames, rename_path_errors};
+use crate::protection::{Protection, protect};
 use crate::state::AppState;
 
 /// How long `/health/ready` waits for the database before answering 503 (seconds).
@@ -198,11 +199,15 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
                 service
                     .around(move |ep, req| rename_path_errors(ep, req, path_names.clone(), prefix_for_names.clone())),
             );
+        let protection = Arc::new(Protection::new(&self.state.settings));
+        let cors = cors(&self.state.settings.backend_cors_origins);
         routes
             .around(move |ep, req| limit_body(ep, req, max_body))
             .with(AddData::new(self.state.clone()))
             .with(CatchPanic::new().with_handler(|_| render(&Error::Internal("handler panicked".to_owned()))))
             .catch_all_error(|err| async move { error_response(err) })
+            .with_if(cors.is_some(), cors.unwrap_or_default())
+            .around(move |ep, req| protect(ep, req, protection.clone()))
     }
 
     /// Binds `KWIK_BACKEND_HOST:KWIK_BACKEND_PORT` (port 0 picks a free port; see
@@ -231,6 +236,17 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         self.state.db.close().await;
         result
     }
+}
+
+/// CORS from `KWIK_BACKEND_CORS_ORIGINS` (Kwik's setting; off when empty). Like Kwik's
+/// (FastAPI's `CORSMiddleware`): the listed origins, any method and header, credentials allowed;
+/// `*` allows any origin.
+fn cors(origins: &[String]) -> Option<poem::middleware::Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    let cors = poem::middleware::Cors::new().allow_credentials(true).max_age(600);
+    Some(if origins.iter().any(|o| o == "*") { cors } else { cors.allow_origins(origins.iter().map(String::as_str)) })
 }
 
 /// The first socket address an acceptor listens on.

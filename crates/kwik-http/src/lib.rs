@@ -45,6 +45,7 @@ pub mod lax;
 mod listing;
 mod module;
 mod path_names;
+mod protection;
 mod recovery;
 mod state;
 

@@ -16,7 +16,8 @@ pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
 /// Settings for tests: the given database, a fixed secret key, a known superuser, and cheap
-/// argon2 parameters (64 KiB, 1 pass) so that hashing does not dominate the suite. `extra`
+/// argon2 parameters (64 KiB, 1 pass) so that hashing does not dominate the suite, and rate limits
+/// off (enable them with `("KWIK_RATE_LIMIT_ENABLED", "true")`). `extra`
 /// overrides any of them (`KWIK_*` names).
 ///
 /// # Panics
@@ -30,6 +31,8 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         ("KWIK_ARGON2_MEMORY_KIB", "64".to_owned()),
         ("KWIK_ARGON2_ITERATIONS", "1".to_owned()),
         ("KWIK_LOG_LEVEL", "warn".to_owned()),
+        // Tests log in far more often than people do; rate limits get their own tests.
+        ("KWIK_RATE_LIMIT_ENABLED", "false".to_owned()),
     ];
     for (key, value) in extra {
         vars.retain(|(k, _)| k != key);

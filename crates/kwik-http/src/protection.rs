@@ -1,0 +1,219 @@
+//! Production behaviour around every request: request ids and access logs, security headers,
+//! rate limits, request timeouts.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use kwik_core::{Error, Settings};
+use poem::http::{HeaderValue, Method, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use tracing::Instrument;
+
+use crate::error::{error_response, render};
+
+/// The request-id header, taken from the request when it carries a sane one.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Strict policy for API responses: nothing may load, nothing may frame it.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+/// The docs UIs (Swagger UI, Scalar, ReDoc) are embedded pages with inline scripts and styles.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; \
+    style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; img-src 'self' data: blob:; \
+    font-src 'self' data: https://fonts.gstatic.com; connect-src 'self'; worker-src 'self' blob:; \
+    frame-ancestors 'none'";
+
+/// Rate limiters and the proxy trust list, built once from the settings.
+pub(crate) struct Protection {
+    general: Option<DefaultKeyedRateLimiter<String>>,
+    auth: Option<DefaultKeyedRateLimiter<String>>,
+    trusted_proxies: Vec<IpAddr>,
+    auth_paths: [String; 3],
+    https: bool,
+    timeout: Option<Duration>,
+    max_body: usize,
+    checks: AtomicU64,
+}
+
+impl Protection {
+    pub(crate) fn new(settings: &Settings) -> Self {
+        let limiter = |per_minute: u32| NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+        let enabled = settings.rate_limit_enabled;
+        let prefix = &settings.api_v1_str;
+        Self {
+            general: if enabled { limiter(settings.rate_limit_per_minute) } else { None },
+            auth: if enabled { limiter(settings.auth_rate_limit_per_minute) } else { None },
+            trusted_proxies: settings.trusted_proxies.clone(),
+            auth_paths: [
+                format!("{prefix}/login/access-token"),
+                format!("{prefix}/login/refresh"),
+                format!("{prefix}/login/password-recovery"),
+            ],
+            https: settings.protocol == "https",
+            timeout: settings.request_timeout,
+            max_body: settings.max_body_bytes,
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
+    /// address of `X-Forwarded-For` that is not a trusted proxy.
+    fn client_ip(&self, req: &Request) -> Option<IpAddr> {
+        let peer = req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip)?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded: Vec<String> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(',').map(|part| part.trim().to_owned()).collect::<Vec<_>>())
+            .collect();
+        for part in forwarded.iter().rev() {
+            match part.parse::<IpAddr>() {
+                Ok(ip) if self.trusted_proxies.contains(&ip) => {}
+                Ok(ip) => return Some(ip),
+                Err(_) => break,
+            }
+        }
+        Some(peer)
+    }
+
+    fn over_limit(&self, limiter: Option<&DefaultKeyedRateLimiter<String>>, key: &String) -> Option<u64> {
+        let limiter = limiter?;
+        // Forget idle keys now and then so the key store does not grow without bound.
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(key).err().map(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+
+    /// The account an authentication attempt targets: `username` of the login form, `email` of a
+    /// recovery request (refresh tokens are limited per client only).
+    async fn account(&self, req: &mut Request) -> Option<String> {
+        let path = req.uri().path();
+        let field = if path == self.auth_paths[0] {
+            "username"
+        } else if path == self.auth_paths[2] {
+            "email"
+        } else {
+            return None;
+        };
+        let body = req.take_body().into_bytes_limit(self.max_body).await.ok()?;
+        let account = if field == "username" {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+                .ok()
+                .and_then(|pairs| pairs.into_iter().rev().find(|(k, _)| k == field).map(|(_, v)| v))
+        } else {
+            serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get(field).and_then(|e| e.as_str()).map(str::to_owned))
+        };
+        req.set_body(body);
+        account.map(|a| a.trim().to_lowercase())
+    }
+
+    /// 429 with `Retry-After` when the client (or the targeted account, on authentication
+    /// routes) is over its limit.
+    async fn check(&self, req: &mut Request) -> Result<(), Error> {
+        let client = self.client_ip(req).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        if let Some(retry_after) = self.over_limit(self.general.as_ref(), &format!("ip:{client}")) {
+            return Err(Error::TooManyRequests { retry_after });
+        }
+        let is_auth = req.method() == Method::POST && self.auth_paths.iter().any(|p| p == req.uri().path());
+        if is_auth && self.auth.is_some() {
+            if let Some(retry_after) = self.over_limit(self.auth.as_ref(), &format!("auth-ip:{client}")) {
+                tracing::warn!(client, path = req.uri().path(), "authentication rate limit hit");
+                return Err(Error::TooManyRequests { retry_after });
+            }
+            if let Some(account) = self.account(req).await
+                && let Some(retry_after) = self.over_limit(self.auth.as_ref(), &format!("auth-account:{account}"))
+            {
+                tracing::warn!(client, "authentication rate limit hit for an account");
+                return Err(Error::TooManyRequests { retry_after });
+            }
+        }
+        Ok(())
+    }
+
+    fn secure_transport(&self, req: &Request) -> bool {
+        self.https
+            || (req.remote_addr().as_socket_addr().is_some_and(|a| self.trusted_proxies.contains(&a.ip()))
+                && req.headers().get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")))
+    }
+}
+
+/// A request id worth keeping: 1 to 128 visible ASCII characters.
+fn incoming_request_id(req: &Request) -> Option<String> {
+    let value = req.headers().get(REQUEST_ID)?.to_str().ok()?;
+    (!value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic())).then(|| value.to_owned())
+}
+
+fn is_docs_path(path: &str) -> bool {
+    ["/docs", "/scalar", "/redoc"].iter().any(|p| path == *p || path.starts_with(&format!("{p}/")))
+}
+
+/// The outermost layer: request id (kept from the request or made), a tracing span carrying it
+/// for every log line of the request, rate limits, timeout, security headers, and one access-log
+/// line (method, path, status, latency in milliseconds).
+pub(crate) async fn protect<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    protection: Arc<Protection>,
+) -> poem::Result<Response> {
+    let start = Instant::now();
+    let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let docs = is_docs_path(&path);
+    let secure = protection.secure_transport(&req);
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+
+    let mut response = async {
+        if let Err(err) = protection.check(&mut req).await {
+            return render(&err);
+        }
+        let call = ep.call(req);
+        let outcome = match protection.timeout {
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    tracing::warn!(timeout_s = limit.as_secs_f64(), "request timed out");
+                    return render(&Error::Unavailable("Request timed out".to_owned()));
+                }
+            },
+            None => call.await,
+        };
+        match outcome {
+            Ok(resp) => resp.into_response(),
+            Err(err) => error_response(err),
+        }
+    }
+    .instrument(span.clone())
+    .await;
+
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if docs { DOCS_CSP } else { API_CSP }));
+    if secure {
+        headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    let status = response.status().as_u16();
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(status, latency_ms, "access"));
+    Ok(response)
+}
