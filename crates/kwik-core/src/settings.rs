@@ -641,6 +641,9 @@ mod tests {
     #[case("KWIK_API_V1_STR", "api/", "leading slash")]
     #[case("KWIK_POSTGRES_POOL_TIMEOUT", "soon", "number of seconds")]
     #[case("KWIK_BACKEND_GRACEFUL_TIMEOUT", "-1", "number of seconds")]
+    #[case("KWIK_TRUSTED_PROXIES", "10.0.0.1,proxy", "'proxy' is not an IP address")]
+    #[case("KWIK_RATE_LIMIT_PER_MINUTE", "0", "expected an integer from 1")]
+    #[case("KWIK_REQUEST_TIMEOUT", "forever", "number of seconds")]
     fn invalid_values_name_the_variable(#[case] var: &str, #[case] value: &str, #[case] expected: &str) {
         let err = load(&[(var, value)]).unwrap_err();
         let errors = err.errors();
@@ -700,6 +703,22 @@ mod tests {
         .unwrap();
         assert_eq!(s.pool.max_connections, 8);
         assert_eq!(s.pool.acquire_timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn production_layer_settings() {
+        let s = load(&[
+            ("KWIK_TRUSTED_PROXIES", "10.0.0.1, ::1"),
+            ("KWIK_REQUEST_TIMEOUT", "0"),
+            ("KWIK_RATE_LIMIT_ENABLED", "false"),
+        ])
+        .unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.request_timeout, None);
+        assert!(!s.rate_limit_enabled);
+        let defaults = load(&[]).unwrap();
+        assert_eq!(defaults.request_timeout, Some(Duration::from_secs(30)));
+        assert_eq!((defaults.rate_limit_per_minute, defaults.auth_rate_limit_per_minute), (600, 10));
     }
 
     #[test]
