@@ -141,6 +141,9 @@ pub struct Settings {
     /// `KWIK_TRUSTED_PROXIES`: addresses of reverse proxies (comma list of IPs) whose
     /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed; empty = none.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `KWIK_METRICS_TOKEN`: when set, `GET /metrics` serves Prometheus metrics to requests with
+    /// `Authorization: Bearer <token>`; unset (the default), `/metrics` does not exist.
+    pub metrics_token: Option<Secret>,
     /// `KWIK_LIST_MAX_LIMIT`: the largest `limit` of list queries (422 above), default 1000.
     /// Kwik has no maximum; set it high for clients that rely on that.
     pub list_max_limit: u64,
@@ -387,6 +390,10 @@ impl Parser {
         let rate_limit_per_minute = self.number("rate_limit_per_minute", 600u32, 1, 1_000_000);
         let auth_rate_limit_per_minute = self.number("auth_rate_limit_per_minute", 10u32, 1, 1_000_000);
         let trusted_proxies = self.trusted_proxies();
+        let metrics_token = self.get("metrics_token").map(|t| Secret::new(t.to_owned()));
+        if metrics_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            self.fail("metrics_token", "the token is too short; expected at least 16 characters".to_owned());
+        }
         let argon2 = Argon2Settings {
             memory_kib: self.number("argon2_memory_kib", 19_456u32, 8, 4_194_304),
             iterations: self.number("argon2_iterations", 2u32, 1, 100),
@@ -423,6 +430,7 @@ impl Parser {
             rate_limit_per_minute,
             auth_rate_limit_per_minute,
             trusted_proxies,
+            metrics_token,
             list_max_limit,
             argon2,
         })
@@ -644,6 +652,7 @@ mod tests {
     #[case("KWIK_TRUSTED_PROXIES", "10.0.0.1,proxy", "'proxy' is not an IP address")]
     #[case("KWIK_RATE_LIMIT_PER_MINUTE", "0", "expected an integer from 1")]
     #[case("KWIK_REQUEST_TIMEOUT", "forever", "number of seconds")]
+    #[case("KWIK_METRICS_TOKEN", "short", "at least 16 characters")]
     fn invalid_values_name_the_variable(#[case] var: &str, #[case] value: &str, #[case] expected: &str) {
         let err = load(&[(var, value)]).unwrap_err();
         let errors = err.errors();

@@ -201,6 +201,19 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
             );
         let protection = Arc::new(Protection::new(&self.state.settings));
         let cors = cors(&self.state.settings.backend_cors_origins);
+        let routes = match (&protection.metrics, &self.state.settings.metrics_token) {
+            (Some(metrics), Some(token)) => {
+                let (metrics, token) = (metrics.clone(), token.expose().to_owned());
+                routes.at(
+                    "/metrics",
+                    get(poem::endpoint::make(move |req: Request| {
+                        let (metrics, token) = (metrics.clone(), token.clone());
+                        async move { serve_metrics(&req, &metrics, &token) }
+                    })),
+                )
+            }
+            _ => routes,
+        };
         routes
             .around(move |ep, req| limit_body(ep, req, max_body))
             .with(AddData::new(self.state.clone()))
@@ -299,6 +312,20 @@ async fn limit_body<E: Endpoint>(ep: Arc<E>, mut req: Request, max: usize) -> po
         req.set_body(body);
     }
     Ok(ep.call(req).await?.into_response())
+}
+
+/// `GET /metrics`: Prometheus text format, for `Authorization: Bearer <KWIK_METRICS_TOKEN>` only.
+fn serve_metrics(req: &Request, metrics: &crate::metrics::Metrics, token: &str) -> Response {
+    let presented = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    if !presented.is_some_and(|p| crate::metrics::token_matches(p, token)) {
+        return render(&Error::NotAuthenticated);
+    }
+    let Some(state) = req.data::<AppState>() else { return render(&Error::Internal("AppState missing".to_owned())) };
+    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render(&state.db))
 }
 
 #[handler]

@@ -43,6 +43,7 @@ pub mod crud;
 mod error;
 pub mod lax;
 mod listing;
+mod metrics;
 mod module;
 mod path_names;
 mod protection;

@@ -37,6 +37,7 @@ pub(crate) struct Protection {
     timeout: Option<Duration>,
     max_body: usize,
     checks: AtomicU64,
+    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Protection {
@@ -57,6 +58,13 @@ impl Protection {
             timeout: settings.request_timeout,
             max_body: settings.max_body_bytes,
             checks: AtomicU64::new(0),
+            metrics: settings.metrics_token.as_ref().and_then(|_| match crate::metrics::Metrics::new() {
+                Ok(metrics) => Some(Arc::new(metrics)),
+                Err(err) => {
+                    tracing::error!(error = %err, "metrics disabled: cannot register collectors");
+                    None
+                }
+            }),
         }
     }
 
@@ -213,7 +221,11 @@ pub(crate) async fn protect<E: Endpoint>(
             .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     let status = response.status().as_u16();
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = start.elapsed().as_secs_f64();
+    if let Some(metrics) = &protection.metrics {
+        metrics.observe(method.as_str(), &path, status, elapsed);
+    }
+    let latency_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(status, latency_ms, "access"));
     Ok(response)
 }

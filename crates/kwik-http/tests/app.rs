@@ -249,3 +249,34 @@ async fn graceful_shutdown_over_a_real_socket() {
     assert!(http.get(format!("http://{addr}/health/live")).send().await.is_err(), "no longer listening");
     assert!(db.ping().await.is_err(), "pool closed after shutdown");
 }
+
+#[tokio::test]
+async fn metrics_are_off_by_default_and_protected_when_on() {
+    let (app, _db) = app_with(&[]).await;
+    let client = TestClient::new(app.endpoint());
+    client.get("/metrics").send().await.assert_status(StatusCode::NOT_FOUND);
+
+    let token = "metrics-token-0123456789";
+    let (app, _db) = app_with(&[("KWIK_METRICS_TOKEN", token)]).await;
+    let client = TestClient::new(app.endpoint());
+    client.post("/api/v1/greetings/").body_json(&json!({"name": "x"})).send().await.assert_status_is_ok();
+    client.get("/api/v1/greetings/slow").query("ms", &1).send().await.assert_status_is_ok();
+    client.get("/api/v1/nowhere/123").send().await.assert_status(StatusCode::NOT_FOUND);
+
+    let anonymous = client.get("/metrics").send().await;
+    anonymous.assert_status(StatusCode::UNAUTHORIZED);
+    let wrong = client.get("/metrics").header("Authorization", "Bearer metrics-token-0123456788").send().await;
+    wrong.assert_status(StatusCode::UNAUTHORIZED);
+
+    let scrape = client.get("/metrics").header("Authorization", format!("Bearer {token}")).send().await;
+    scrape.assert_status_is_ok();
+    let text = scrape.0.into_body().into_string().await.unwrap();
+    assert!(
+        text.contains(r#"kwik_http_requests_total{method="POST",route="/api/v1/greetings/",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(text.contains("kwik_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains(r#"kwik_db_pool_connections{state="idle"}"#), "{text}");
+    assert!(!text.contains(token), "the token never appears in the output");
+}
