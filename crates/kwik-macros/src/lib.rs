@@ -20,6 +20,35 @@
 //! }
 //! ```
 //!
+//! A runnable example (without `api(...)`, which also needs kwik-http):
+//!
+//! ```
+//! use kwik_core::{Rules, Validate};
+//! use kwik_crud::{CreateInput, Entity};
+//!
+//! #[derive(Debug, Clone, sqlx::FromRow, poem_openapi::Object, kwik_macros::Entity)]
+//! #[kwik(table = "notes")]
+//! pub struct Note {
+//!     #[kwik(primary_key)]
+//!     pub id: i64,
+//!     /// The text.
+//!     #[kwik(create, update, sortable, filterable, min_length = 1)]
+//!     pub text: String,
+//! }
+//!
+//! assert_eq!(Note::TABLE, "notes");
+//! assert_eq!(Note::COLUMNS, ["id", "text"]);
+//! assert!(Note::list_schema().field("text").is_some_and(|f| f.sortable));
+//!
+//! let empty = NoteCreate { text: String::new() };
+//! let issues = empty.validate(&Rules::default());
+//! assert_eq!(issues[0].loc, ["body", "text"]);
+//! assert_eq!(empty.values()[0].0, "text");
+//!
+//! let nothing = NoteUpdate::default();
+//! assert_eq!(nothing.validate(&Rules::default())[0].msg, "Value error, at least one field must be provided");
+//! ```
+//!
 //! Struct attributes (`#[kwik(...)]`):
 //! - `table = "name"` (required);
 //! - `audit`: the struct has Kwik's four `RecordInfoMixin` fields, set by the framework only;
