@@ -184,6 +184,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         let service = self.openapi();
         let prefix = self.state.settings.api_v1_str.clone();
         let path_names = Arc::new(PathNames::from_spec(&service.spec()));
+        let protection = Arc::new(Protection::new(&self.state.settings, path_names.clone()));
         let prefix_for_names: Arc<str> = Arc::from(prefix.as_str());
         let max_body = self.state.settings.max_body_bytes;
         let routes = Route::new()
@@ -199,7 +200,6 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
                 service
                     .around(move |ep, req| rename_path_errors(ep, req, path_names.clone(), prefix_for_names.clone())),
             );
-        let protection = Arc::new(Protection::new(&self.state.settings));
         let cors = cors(&self.state.settings.backend_cors_origins);
         let routes = match (&protection.metrics, &self.state.settings.metrics_token) {
             (Some(metrics), Some(token)) => {

@@ -34,9 +34,6 @@ impl PathNames {
                         None => Segment::Literal(part.to_owned()),
                     })
                     .collect();
-                if !segments.iter().any(|s| matches!(s, Segment::Param(_))) {
-                    continue;
-                }
                 for method in operations.as_object().into_iter().flat_map(|ops| ops.keys()) {
                     if let Ok(method) = method.to_uppercase().parse::<Method>() {
                         let copy = segments
@@ -52,6 +49,31 @@ impl PathNames {
             }
         }
         Self { routes }
+    }
+
+    /// The route template (`/users/{user_id}`, relative to the API prefix) that `path` matches,
+    /// for logs and metrics labels. Literal routes win over parameterised ones.
+    pub(crate) fn template(&self, path: &str) -> Option<String> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let matching = |(_, segments): &&(Method, Vec<Segment>)| {
+            segments.len() == parts.len()
+                && segments.iter().zip(&parts).all(|(segment, part)| match segment {
+                    Segment::Literal(literal) => literal == part,
+                    Segment::Param(_) => !part.is_empty(),
+                })
+        };
+        let literal_count =
+            |segments: &Vec<Segment>| segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
+        let (_, best) = self.routes.iter().filter(matching).max_by_key(|(_, segments)| literal_count(segments))?;
+        Some(
+            best.iter()
+                .map(|s| match s {
+                    Segment::Literal(l) => l.clone(),
+                    Segment::Param(p) => format!("{{{p}}}"),
+                })
+                .collect::<Vec<_>>()
+                .join("/"),
+        )
     }
 
     /// The name and the raw value of the `index`-th path parameter of the route `method path` matches.
@@ -120,5 +142,8 @@ mod tests {
         assert_eq!(names.name(&Method::DELETE, "/roles/x/permissions/1", 0), Some(("role_id", "x")));
         assert_eq!(names.name(&Method::GET, "/users/abc", 0), Some(("user_id", "abc")));
         assert_eq!(names.name(&Method::POST, "/users/abc", 0), None);
+        assert_eq!(names.template("/users/42").as_deref(), Some("/users/{user_id}"));
+        assert_eq!(names.template("/users/me").as_deref(), Some("/users/me"));
+        assert_eq!(names.template("/nowhere/1"), None);
     }
 }

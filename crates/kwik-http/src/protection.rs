@@ -38,10 +38,12 @@ pub(crate) struct Protection {
     max_body: usize,
     checks: AtomicU64,
     pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
+    routes: Arc<crate::path_names::PathNames>,
+    prefix: String,
 }
 
 impl Protection {
-    pub(crate) fn new(settings: &Settings) -> Self {
+    pub(crate) fn new(settings: &Settings, routes: Arc<crate::path_names::PathNames>) -> Self {
         let limiter = |per_minute: u32| NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
         let enabled = settings.rate_limit_enabled;
         let prefix = &settings.api_v1_str;
@@ -58,6 +60,8 @@ impl Protection {
             timeout: settings.request_timeout,
             max_body: settings.max_body_bytes,
             checks: AtomicU64::new(0),
+            routes,
+            prefix: settings.api_v1_str.clone(),
             metrics: settings.metrics_token.as_ref().and_then(|_| match crate::metrics::Metrics::new() {
                 Ok(metrics) => Some(Arc::new(metrics)),
                 Err(err) => {
@@ -105,17 +109,21 @@ impl Protection {
     }
 
     /// The account an authentication attempt targets: `username` of the login form, `email` of a
-    /// recovery request (refresh tokens are limited per client only).
-    async fn account(&self, req: &mut Request) -> Option<String> {
+    /// recovery request (refresh tokens are limited per client only). A body that cannot be read
+    /// (over `KWIK_MAX_BODY_BYTES`, broken connection) is an error: it is gone once read.
+    async fn account(&self, req: &mut Request) -> Result<Option<String>, Error> {
         let path = req.uri().path();
         let field = if path == self.auth_paths[0] {
             "username"
         } else if path == self.auth_paths[2] {
             "email"
         } else {
-            return None;
+            return Ok(None);
         };
-        let body = req.take_body().into_bytes_limit(self.max_body).await.ok()?;
+        let body = req.take_body().into_bytes_limit(self.max_body).await.map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => Error::PayloadTooLarge { limit: self.max_body },
+            other => Error::BadRequest(format!("Cannot read the request body: {other}")),
+        })?;
         let account = if field == "username" {
             serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
                 .ok()
@@ -126,7 +134,7 @@ impl Protection {
                 .and_then(|v| v.get(field).and_then(|e| e.as_str()).map(str::to_owned))
         };
         req.set_body(body);
-        account.map(|a| a.trim().to_lowercase())
+        Ok(account.map(|a| a.trim().to_lowercase()))
     }
 
     /// 429 with `Retry-After` when the client (or the targeted account, on authentication
@@ -142,7 +150,7 @@ impl Protection {
                 tracing::warn!(client, path = req.uri().path(), "authentication rate limit hit");
                 return Err(Error::TooManyRequests { retry_after });
             }
-            if let Some(account) = self.account(req).await
+            if let Some(account) = self.account(req).await?
                 && let Some(retry_after) = self.over_limit(self.auth.as_ref(), &format!("auth-account:{account}"))
             {
                 tracing::warn!(client, "authentication rate limit hit for an account");
@@ -150,6 +158,25 @@ impl Protection {
             }
         }
         Ok(())
+    }
+
+    /// The route template of a path, for logs and metrics: the API operation's template under the
+    /// prefix, the framework's own fixed routes as they are, anything else `unmatched` (so random
+    /// paths cannot create unbounded metric series).
+    fn route(&self, path: &str) -> String {
+        if let Some(rest) = path.strip_prefix(&self.prefix)
+            && let Some(template) = self.routes.template(rest)
+        {
+            return format!("{}{template}", self.prefix);
+        }
+        let fixed = ["/health/live", "/health/ready", "/metrics", "/docs", "/scalar", "/redoc"];
+        if fixed.contains(&path)
+            || path == format!("{}/openapi.json", self.prefix)
+            || path == format!("{}/openapi.yaml", self.prefix)
+        {
+            return path.to_owned();
+        }
+        "unmatched".to_owned()
     }
 
     fn secure_transport(&self, req: &Request) -> bool {
@@ -186,23 +213,23 @@ pub(crate) async fn protect<E: Endpoint>(
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
 
     let mut response = async {
-        if let Err(err) = protection.check(&mut req).await {
-            return render(&err);
-        }
-        let call = ep.call(req);
-        let outcome = match protection.timeout {
-            Some(limit) => match tokio::time::timeout(limit, call).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    tracing::warn!(timeout_s = limit.as_secs_f64(), "request timed out");
-                    return render(&Error::Unavailable("Request timed out".to_owned()));
-                }
-            },
-            None => call.await,
+        // The timeout covers the rate-limit check too: on authentication routes it reads the
+        // body, which a slow client could otherwise trickle in forever.
+        let handle = async {
+            if let Err(err) = protection.check(&mut req).await {
+                return render(&err);
+            }
+            match ep.call(req).await {
+                Ok(resp) => resp.into_response(),
+                Err(err) => error_response(err),
+            }
         };
-        match outcome {
-            Ok(resp) => resp.into_response(),
-            Err(err) => error_response(err),
+        match protection.timeout {
+            Some(limit) => tokio::time::timeout(limit, handle).await.unwrap_or_else(|_| {
+                tracing::warn!(timeout_s = limit.as_secs_f64(), "request timed out");
+                render(&Error::Unavailable("Request timed out".to_owned()))
+            }),
+            None => handle.await,
         }
     }
     .instrument(span.clone())
@@ -221,11 +248,12 @@ pub(crate) async fn protect<E: Endpoint>(
             .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     let status = response.status().as_u16();
+    let route = protection.route(&path);
     let elapsed = start.elapsed().as_secs_f64();
     if let Some(metrics) = &protection.metrics {
-        metrics.observe(method.as_str(), &path, status, elapsed);
+        metrics.observe(method.as_str(), &route, status, elapsed);
     }
     let latency_ms = elapsed * 1000.0;
-    span.in_scope(|| tracing::info!(status, latency_ms, "access"));
+    span.in_scope(|| tracing::info!(route = %route, status, latency_ms, "access"));
     Ok(response)
 }
