@@ -167,3 +167,27 @@ async fn partial_update_changes_only_sent_fields() {
         sea_query::Query::select().expr(sea_query::Func::count(sea_query::Expr::col("id"))).from("gadgets").to_owned();
     assert_eq!(db.clone().fetch_i64(&count).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn create_if_not_exist_returns_the_existing_row_or_creates_one() {
+    let (_database, db) = database().await;
+    let mut ctx = Context::begin(&db, None).await.unwrap();
+    let (first, created) = GadgetCrud
+        .create_if_not_exist(&mut ctx, input("unique", 1, "1", 0), vec![("label", "unique".into())])
+        .await
+        .unwrap();
+    assert!(created);
+    let (again, created) = GadgetCrud
+        .create_if_not_exist(&mut ctx, input("unique", 2, "2", 0), vec![("label", "unique".into())])
+        .await
+        .unwrap();
+    assert!(!created, "found by its label");
+    assert_eq!(again, first, "the existing row, unchanged");
+    let (other, created) = GadgetCrud
+        .create_if_not_exist(&mut ctx, input("other", 3, "3", 0), vec![("label", "other".into())])
+        .await
+        .unwrap();
+    assert!(created);
+    assert_ne!(other.id, first.id);
+    ctx.commit().await.unwrap();
+}
