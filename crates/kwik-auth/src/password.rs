@@ -106,6 +106,15 @@ struct Inner {
     argon2: Argon2<'static>,
     /// A well-formed argon2id PHC string with the configured parameters that no password matches.
     dummy: String,
+    /// Bounds the hashes computed at once (one per core): each needs `memory_kib` of memory, and
+    /// unbounded concurrency under a login burst grows the process by that much per blocking
+    /// thread (allocator arenas keep it). Extra requests wait their turn instead.
+    permits: tokio::sync::Semaphore,
+}
+
+/// How many hashes may run at once: the number of cores (at least 1).
+fn hashing_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -143,6 +152,7 @@ impl PasswordHasher {
                 params,
                 argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params),
                 dummy,
+                permits: tokio::sync::Semaphore::new(hashing_slots()),
             }),
         }
     }
@@ -163,6 +173,8 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &str) -> Result<String> {
         let inner = Arc::clone(&self.inner);
         let password = password.to_owned();
+        let _permit =
+            self.inner.permits.acquire().await.map_err(|_| Error::Internal("password hasher closed".to_owned()))?;
         tokio::task::spawn_blocking(move || {
             inner
                 .argon2
@@ -199,6 +211,8 @@ impl PasswordHasher {
         let inner = Arc::clone(&self.inner);
         let password = password.to_owned();
         let stored = stored.map(str::to_owned);
+        let _permit =
+            self.inner.permits.acquire().await.map_err(|_| Error::Internal("password hasher closed".to_owned()))?;
         tokio::task::spawn_blocking(move || inner.verify(password.as_bytes(), stored.as_deref()))
             .await
             .map_err(|err| Error::Internal(format!("password verification task failed: {err}")))
