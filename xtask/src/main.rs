@@ -2,6 +2,9 @@
 //! fmt, clippy, the test suite on SQLite, the test suite on PostgreSQL, docs, and the OpenAPI
 //! snapshot check; it ends with a summary and the line `N passed, N failed`.
 //! `cargo xtask openapi` rewrites the committed snapshot (`docs/openapi.json`).
+//! `cargo xtask bench` runs the load benchmarks (`docs/benchmarks.md`).
+
+mod bench;
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -33,6 +36,8 @@ enum Task {
     },
     /// Regenerate the committed OpenAPI snapshot.
     Openapi,
+    /// Load benchmarks of kwik-server beside a raw poem + sqlx baseline (needs wrk and PostgreSQL).
+    Bench(bench::BenchArgs),
 }
 
 struct Step {
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
     let root = workspace_root();
     match cli.task {
         Task::Test { quick, cargo_args } => test(&root, quick, &cargo_args),
+        Task::Bench(args) => bench::run(&root, &args),
         Task::Openapi => match generate_spec(&root) {
             Ok(spec) => match std::fs::write(root.join(SNAPSHOT), spec) {
                 Ok(()) => {
