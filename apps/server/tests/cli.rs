@@ -14,11 +14,17 @@ const BIN: &str = env!("CARGO_BIN_EXE_kwik-server");
 
 /// Starts the server on a free port and returns it with the base URL it logged.
 fn start(database_url: &str) -> (Child, String, mpsc::Receiver<String>) {
+    start_with(database_url, &[])
+}
+
+/// Starts the server with extra environment variables.
+fn start_with(database_url: &str, extra: &[(&str, &str)]) -> (Child, String, mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
         .env_clear()
         .env("KWIK_DATABASE_URL", database_url)
         .env("KWIK_BACKEND_PORT", "0")
         .env("KWIK_LOG_LEVEL", "info")
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -127,4 +133,64 @@ async fn unreachable_database_fails_startup() {
         .expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot open the database"));
+}
+
+/// Two server processes on one database with one signing key: a token from one works on the
+/// other, and a revocation made through one (password change) holds on the other at once.
+#[tokio::test]
+async fn two_instances_share_tokens_and_revocations() {
+    let database = TestDatabase::new().await;
+    let env = [
+        ("KWIK_SECRET_KEY", "two-instances-shared-secret-0123456789"),
+        ("KWIK_FIRST_SUPERUSER_PASSWORD", "first-admin-password"),
+        ("KWIK_ARGON2_MEMORY_KIB", "64"),
+        ("KWIK_ARGON2_ITERATIONS", "1"),
+    ];
+    // Start one first so that migrations and the bootstrap have run before the second starts.
+    let (mut a, base_a, _logs_a) = start_with(database.url(), &env);
+    let (mut b, base_b, _logs_b) = start_with(database.url(), &env);
+    let http = reqwest::Client::new();
+
+    let login = |base: String, password: &'static str| {
+        let http = http.clone();
+        async move {
+            let form = format!("username=admin%40example.com&password={password}");
+            let response = http
+                .post(format!("{base}/api/v1/login/access-token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .expect("login");
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.expect("json")["access_token"]
+                .as_str()
+                .expect("token")
+                .to_owned()
+        }
+    };
+    let me = |base: &str, token: &str| http.get(format!("{base}/api/v1/users/me")).bearer_auth(token).send();
+
+    let token = login(base_a.clone(), "first-admin-password").await;
+    assert_eq!(me(&base_b, &token).await.expect("me on b").status(), 200, "a token from A works on B");
+
+    let change = http
+        .put(format!("{base_a}/api/v1/users/me/password"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"old_password": "first-admin-password", "new_password": "second-admin-password"}))
+        .send()
+        .await
+        .expect("change password on A");
+    assert_eq!(change.status(), 200);
+    let revoked = me(&base_b, &token).await.expect("me on b");
+    assert_eq!(revoked.status(), 400, "revoked through A, refused by B");
+    assert_eq!(revoked.json::<serde_json::Value>().await.expect("json")["detail"], "Invalid token");
+
+    let fresh = login(base_b.clone(), "second-admin-password").await;
+    assert_eq!(me(&base_a, &fresh).await.expect("me on a").status(), 200, "a token from B works on A");
+
+    terminate(&a);
+    terminate(&b);
+    let (status_a, status_b) = tokio::task::spawn_blocking(move || (a.wait(), b.wait())).await.expect("join");
+    assert!(status_a.expect("wait a").success() && status_b.expect("wait b").success());
 }
