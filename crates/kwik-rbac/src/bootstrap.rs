@@ -100,15 +100,6 @@ pub async fn bootstrap(
     ctx.commit().await
 }
 
-/// True when the user holds every permission in `required` through active roles.
-///
-/// # Errors
-/// Database errors.
-pub async fn has_permissions(db: &Db, user_id: i64, required: &[&str]) -> Result<bool> {
-    let granted = users::effective_permissions(&mut db.clone(), user_id).await?;
-    Ok(required.iter().all(|name| granted.iter().any(|p| p.name == *name)))
-}
-
 /// Makes `email` an active administrator with this password hash: creates the user if needed,
 /// reactivates it, sets the password (revoking its old tokens) and assigns the `admin` role.
 /// Used by `kwik-server create-superuser`. Run [`bootstrap`] first so that `admin` exists.
