@@ -164,7 +164,7 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
         }
         _ => {}
     }
-    if !crate::postgres_reachable(&args.admin_url) {
+    if !crate::reachable(&args.admin_url, 5432) {
         return Err(format!("PostgreSQL is not reachable at {}", crate::redact(&args.admin_url)));
     }
 

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 const SNAPSHOT: &str = "docs/openapi.json";
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/0";
 
 #[derive(Parser)]
 #[command(about = "Kwik for Rust project tasks")]
@@ -93,17 +94,48 @@ fn test(root: &Path, quick: bool, cargo_args: &[String]) -> ExitCode {
         ));
     }
 
+    // Shared rate limits are tested against Redis in both halves; without it those tests skip.
+    let redis_url = std::env::var("KWIK_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned());
+    let redis_up = reachable(&redis_url, 6379);
+    if !redis_up {
+        let banner = "!".repeat(78);
+        eprintln!(
+            "\n{banner}\n  Redis is NOT reachable at {}\n  The tests of shared (Redis) rate limits will be skipped.\n  Start it, or set KWIK_TEST_REDIS_URL=redis://host:port/db\n{banner}\n",
+            redact(&redis_url)
+        );
+        steps.push(Step {
+            name: "Redis".to_owned(),
+            ok: !in_ci,
+            seconds: 0.0,
+            passed: 0,
+            failed: 0,
+            note: if in_ci { "unreachable (a failure in CI)".to_owned() } else { "SKIPPED: unreachable".to_owned() },
+        });
+    }
+    let with_redis = |command: &mut Command| {
+        if redis_up {
+            command.env("KWIK_TEST_REDIS_URL", &redis_url);
+        } else {
+            command.env_remove("KWIK_TEST_REDIS_URL");
+        }
+    };
+
     let mut sqlite = cargo();
     sqlite.current_dir(root).args(["test", "--workspace"]).args(cargo_args).env_remove("KWIK_TEST_DATABASE_URL");
+    with_redis(&mut sqlite);
     steps.push(run_tests("tests (SQLite)", &mut sqlite));
 
     let pg_url = std::env::var("KWIK_TEST_DATABASE_URL")
         .ok()
         .filter(|u| u.starts_with("postgres"))
         .unwrap_or_else(|| DEFAULT_PG_URL.to_owned());
-    if postgres_reachable(&pg_url) {
+    if reachable(&pg_url, 5432) {
         let mut pg = cargo();
         pg.current_dir(root).args(["test", "--workspace"]).args(cargo_args).env("KWIK_TEST_DATABASE_URL", &pg_url);
+        with_redis(&mut pg);
         steps.push(run_tests("tests (PostgreSQL)", &mut pg));
     } else {
         let banner = "!".repeat(78);
@@ -190,10 +222,11 @@ fn count_before(line: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn postgres_reachable(url: &str) -> bool {
+/// Whether the server of a `scheme://[user@]host[:port]/...` URL accepts a TCP connection.
+fn reachable(url: &str, default_port: u16) -> bool {
     let authority = url.split("://").nth(1).unwrap_or_default();
     let host_port = authority.rsplit('@').next().unwrap_or_default().split(['/', '?']).next().unwrap_or_default();
-    let target = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
+    let target = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:{default_port}") };
     target
         .to_socket_addrs()
         .ok()

@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use kwik_testing::TestDatabase;
+use rstest::rstest;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kwik-server");
 
@@ -116,6 +117,7 @@ fn openapi_command_prints_the_spec() {
 #[case(&[("KWIK_APP_ENV", "production"), ("KWIK_SECRET_KEY", "0123456789abcdef0123456789abcdef")], "KWIK_FIRST_SUPERUSER_PASSWORD")]
 #[case(&[("KWIK_DATABASE_URL", "mysql://x")], "KWIK_DATABASE_URL: unsupported scheme 'mysql'")]
 #[case(&[("KWIK_SETTINGS_FILE", "/nonexistent/kwik.toml")], "cannot read settings")]
+#[case(&[("KWIK_RATE_LIMIT_STORAGE", "memcached")], "KWIK_RATE_LIMIT_STORAGE: 'memcached' is not valid")]
 fn invalid_settings_stop_startup_with_a_message(#[case] vars: &[(&str, &str)], #[case] expected: &str) {
     let output = Command::new(BIN).env_clear().envs(vars.iter().copied()).output().expect("run");
     assert_eq!(output.status.code(), Some(2), "exit code 2 for bad settings");
@@ -135,39 +137,64 @@ async fn unreachable_database_fails_startup() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot open the database"));
 }
 
+/// Where the rate-limit counters of the two instances live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counters {
+    /// `KWIK_RATE_LIMIT_STORAGE=memory` (the default): each process counts on its own.
+    PerProcess,
+    /// `KWIK_RATE_LIMIT_STORAGE=redis`: one count for both.
+    Redis,
+}
+
 /// Two server processes on one database with one signing key: a token from one works on the
-/// other, and a revocation made through one (password change) holds on the other at once.
+/// other, a revocation made through one (password change) holds on the other at once, and —
+/// with Redis — the authentication rate limit is one limit for both. The same run with
+/// in-memory counters shows what Redis changes: there each process allows its own quota.
+#[rstest]
+#[case::in_memory(Counters::PerProcess)]
+#[case::in_redis(Counters::Redis)]
 #[tokio::test]
-async fn two_instances_share_tokens_and_revocations() {
+async fn two_instances_share_tokens_revocations_and_rate_limits(#[case] counters: Counters) {
+    let redis = match counters {
+        Counters::PerProcess => Vec::new(),
+        Counters::Redis => {
+            let Some(redis) = kwik_testing::redis_rate_limit_settings() else {
+                eprintln!("skipped: {} is not set", kwik_testing::TEST_REDIS_URL);
+                return;
+            };
+            redis
+        }
+    };
     let database = TestDatabase::new().await;
-    let env = [
+    let mut env = vec![
         ("KWIK_SECRET_KEY", "two-instances-shared-secret-0123456789"),
         ("KWIK_FIRST_SUPERUSER_PASSWORD", "first-admin-password"),
         ("KWIK_ARGON2_MEMORY_KIB", "64"),
         ("KWIK_ARGON2_ITERATIONS", "1"),
+        ("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "6"),
     ];
+    env.extend(redis.iter().map(|(k, v)| (*k, v.as_str())));
     // Start one first so that migrations and the bootstrap have run before the second starts.
     let (mut a, base_a, _logs_a) = start_with(database.url(), &env);
     let (mut b, base_b, _logs_b) = start_with(database.url(), &env);
     let http = reqwest::Client::new();
 
-    let login = |base: String, password: &'static str| {
+    let attempt = |base: String, password: &'static str| {
         let http = http.clone();
         async move {
             let form = format!("username=admin%40example.com&password={password}");
-            let response = http
-                .post(format!("{base}/api/v1/login/access-token"))
+            http.post(format!("{base}/api/v1/login/access-token"))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(form)
                 .send()
                 .await
-                .expect("login");
-            assert_eq!(response.status(), 200);
-            response.json::<serde_json::Value>().await.expect("json")["access_token"]
-                .as_str()
-                .expect("token")
-                .to_owned()
+                .expect("login attempt")
         }
+    };
+    let login = |base: String, password: &'static str| async move {
+        let response = attempt(base, password).await;
+        assert_eq!(response.status(), 200);
+        response.json::<serde_json::Value>().await.expect("json")["access_token"].as_str().expect("token").to_owned()
     };
     let me = |base: &str, token: &str| http.get(format!("{base}/api/v1/users/me")).bearer_auth(token).send();
 
@@ -188,6 +215,34 @@ async fn two_instances_share_tokens_and_revocations() {
 
     let fresh = login(base_b.clone(), "second-admin-password").await;
     assert_eq!(me(&base_a, &fresh).await.expect("me on a").status(), 200, "a token from B works on A");
+
+    // Both logins above were authentication attempts (limit: 6 a minute per client and per
+    // account). Four more failed ones, two through each instance: six in all, three per process.
+    for (i, base) in [&base_a, &base_b, &base_a, &base_b].into_iter().enumerate() {
+        let failed = attempt(base.clone(), "wrong-password").await;
+        assert_eq!(failed.status(), 401, "failed attempt {} is answered", i + 3);
+    }
+    // The seventh attempt: over the shared limit on either instance, or under each process's own.
+    for (name, base) in [("A", &base_a), ("B", &base_b)] {
+        let seventh = attempt(base.clone(), "second-admin-password").await;
+        match counters {
+            Counters::Redis => {
+                assert_eq!(seventh.status(), 429, "instance {name} counts the attempts made through the other");
+                let retry_after: u64 = seventh
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .expect("a Retry-After in seconds");
+                assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+                let body = seventh.json::<serde_json::Value>().await.expect("json");
+                assert_eq!(body["code"], "too_many_requests");
+            }
+            Counters::PerProcess => {
+                assert_eq!(seventh.status(), 200, "instance {name} has seen only its own attempts");
+            }
+        }
+    }
 
     terminate(&a);
     terminate(&b);

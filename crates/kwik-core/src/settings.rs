@@ -28,6 +28,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where rate-limit counters live (`KWIK_RATE_LIMIT_STORAGE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitStorage {
+    /// In this process (the default): each instance counts on its own.
+    Memory,
+    /// In Redis at `KWIK_REDIS_URL`: every instance shares the counters.
+    Redis,
+}
+
 /// A secret value (key, password) whose `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -141,6 +150,16 @@ pub struct Settings {
     /// `KWIK_TRUSTED_PROXIES`: addresses of reverse proxies (comma list of IPs) whose
     /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed; empty = none.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `KWIK_RATE_LIMIT_STORAGE`: `memory` (default; counters per process) or `redis` (counters
+    /// shared by every instance, in `KWIK_REDIS_URL`).
+    pub rate_limit_storage: RateLimitStorage,
+    /// `KWIK_REDIS_URL`: the Redis server for shared rate limits, `redis://[:password@]host[:port][/db]`
+    /// or `redis+unix:///path/to/socket`, default `redis://127.0.0.1:6379/0`. TLS (`rediss://`)
+    /// is not built in.
+    pub redis_url: Secret,
+    /// `KWIK_RATE_LIMIT_KEY_PREFIX`: prefix of the Redis keys of rate-limit counters, default
+    /// `kwik:rate-limit:` — give each application sharing one Redis its own.
+    pub rate_limit_key_prefix: String,
     /// `KWIK_METRICS_TOKEN`: when set, `GET /metrics` serves Prometheus metrics to requests with
     /// `Authorization: Bearer <token>`; unset (the default), `/metrics` does not exist.
     pub metrics_token: Option<Secret>,
@@ -390,6 +409,13 @@ impl Parser {
         let rate_limit_per_minute = self.number("rate_limit_per_minute", 600u32, 1, 1_000_000);
         let auth_rate_limit_per_minute = self.number("auth_rate_limit_per_minute", 10u32, 1, 1_000_000);
         let trusted_proxies = self.trusted_proxies();
+        let rate_limit_storage = self.choice(
+            "rate_limit_storage",
+            RateLimitStorage::Memory,
+            &[("memory", RateLimitStorage::Memory), ("redis", RateLimitStorage::Redis)],
+        );
+        let redis_url = Secret::new(self.redis_url());
+        let rate_limit_key_prefix = self.string("rate_limit_key_prefix", "kwik:rate-limit:");
         let metrics_token = self.get("metrics_token").map(|t| Secret::new(t.to_owned()));
         if metrics_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
             self.fail("metrics_token", "the token is too short; expected at least 16 characters".to_owned());
@@ -430,10 +456,34 @@ impl Parser {
             rate_limit_per_minute,
             auth_rate_limit_per_minute,
             trusted_proxies,
+            rate_limit_storage,
+            redis_url,
+            rate_limit_key_prefix,
             metrics_token,
             list_max_limit,
             argon2,
         })
+    }
+
+    /// `KWIK_REDIS_URL`, checked for a scheme this build can use; the rest of the URL is checked
+    /// by the Redis client when it connects. Error messages never repeat the URL: it may carry a
+    /// password.
+    fn redis_url(&mut self) -> String {
+        let default = "redis://127.0.0.1:6379/0";
+        let Some(url) = self.get("redis_url").map(str::trim).map(str::to_owned) else { return default.to_owned() };
+        if url.starts_with("rediss://") {
+            self.fail(
+                "redis_url",
+                "TLS (rediss://) is not supported; expected redis:// (use a TLS tunnel or a private network)"
+                    .to_owned(),
+            );
+        } else if !["redis://", "redis+unix://", "unix://"].iter().any(|scheme| url.starts_with(scheme)) {
+            self.fail(
+                "redis_url",
+                "the URL is not valid; expected redis://[:password@]host[:port][/db] or redis+unix:///path".to_owned(),
+            );
+        }
+        url
     }
 
     fn api_prefix(&mut self) -> String {
@@ -613,6 +663,15 @@ mod tests {
         assert!(s.debug);
         assert!(s.secret_key_generated);
         assert!(s.secret_key.expose().len() >= 32);
+        assert_eq!(s.rate_limit_storage, RateLimitStorage::Memory);
+        assert_eq!(s.redis_url.expose(), "redis://127.0.0.1:6379/0");
+        assert_eq!(s.rate_limit_key_prefix, "kwik:rate-limit:");
+    }
+
+    #[test]
+    fn redis_url_errors_do_not_repeat_the_url() {
+        let err = load(&[("KWIK_REDIS_URL", "rediss://:hunter2@cache:6380")]).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]
@@ -625,8 +684,10 @@ mod tests {
         let s = load(&[
             ("KWIK_SECRET_KEY", "0123456789abcdef0123456789abcdef-top-secret"),
             ("KWIK_DATABASE_URL", "postgres://u:hunter2@db/x"),
+            ("KWIK_REDIS_URL", "redis://:s3cr3t-redis@cache:6379/0"),
         ])
         .unwrap();
+        assert!(!format!("{s:?}").contains("s3cr3t-redis"));
         let shown = format!("{s:?}");
         assert!(!shown.contains("top-secret"));
         assert!(!shown.contains("hunter2"));
@@ -653,6 +714,9 @@ mod tests {
     #[case("KWIK_RATE_LIMIT_PER_MINUTE", "0", "expected an integer from 1")]
     #[case("KWIK_REQUEST_TIMEOUT", "forever", "number of seconds")]
     #[case("KWIK_METRICS_TOKEN", "short", "at least 16 characters")]
+    #[case("KWIK_RATE_LIMIT_STORAGE", "memcached", "expected one of: memory, redis")]
+    #[case("KWIK_REDIS_URL", "rediss://cache:6380", "TLS (rediss://) is not supported")]
+    #[case("KWIK_REDIS_URL", "cache:6379", "expected redis://")]
     fn invalid_values_name_the_variable(#[case] var: &str, #[case] value: &str, #[case] expected: &str) {
         let err = load(&[(var, value)]).unwrap_err();
         let errors = err.errors();

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::error::{error_response, render};
 use crate::module::{Module, ModuleRuntime, NoApi};
 use crate::path_names::{PathNames, rename_path_errors};
-use crate::protection::{Protection, protect};
+use crate::protection::{Protection, guard, observe};
 use crate::state::AppState;
 
 /// How long `/health/ready` waits for the database before answering 503 (seconds).
@@ -185,6 +185,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         let prefix = self.state.settings.api_v1_str.clone();
         let path_names = Arc::new(PathNames::from_spec(&service.spec()));
         let protection = Arc::new(Protection::new(&self.state.settings, path_names.clone()));
+        let guarded = protection.clone();
         let prefix_for_names: Arc<str> = Arc::from(prefix.as_str());
         let max_body = self.state.settings.max_body_bytes;
         let routes = Route::new()
@@ -219,8 +220,9 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
             .with(AddData::new(self.state.clone()))
             .with(CatchPanic::new().with_handler(|_| render(&Error::Internal("handler panicked".to_owned()))))
             .catch_all_error(|err| async move { error_response(err) })
+            .around(move |ep, req| guard(ep, req, guarded.clone()))
             .with_if(cors.is_some(), cors.unwrap_or_default())
-            .around(move |ep, req| protect(ep, req, protection.clone()))
+            .around(move |ep, req| observe(ep, req, protection.clone()))
     }
 
     /// Binds `KWIK_BACKEND_HOST:KWIK_BACKEND_PORT` (port 0 picks a free port; see
@@ -258,7 +260,11 @@ fn cors(origins: &[String]) -> Option<poem::middleware::Cors> {
     if origins.is_empty() {
         return None;
     }
-    let cors = poem::middleware::Cors::new().allow_credentials(true).max_age(600);
+    // Browsers may read the request id (to report problems) and when to retry after a 429/503.
+    let cors = poem::middleware::Cors::new()
+        .allow_credentials(true)
+        .max_age(600)
+        .expose_headers([crate::protection::REQUEST_ID, "retry-after"]);
     Some(if origins.iter().any(|o| o == "*") { cors } else { cors.allow_origins(origins.iter().map(String::as_str)) })
 }
 

@@ -47,6 +47,7 @@ mod metrics;
 mod module;
 mod path_names;
 mod protection;
+mod rate_limit;
 mod recovery;
 mod state;
 

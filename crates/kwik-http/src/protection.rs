@@ -2,19 +2,16 @@
 //! rate limits, request timeouts.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use kwik_core::{Error, Settings};
 use poem::http::{HeaderValue, Method, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 
 use crate::error::{error_response, render};
+use crate::rate_limit::{Bucket, Limits};
 
 /// The request-id header, taken from the request when it carries a sane one.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -29,14 +26,12 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'u
 
 /// Rate limiters and the proxy trust list, built once from the settings.
 pub(crate) struct Protection {
-    general: Option<DefaultKeyedRateLimiter<String>>,
-    auth: Option<DefaultKeyedRateLimiter<String>>,
+    limits: Limits,
     trusted_proxies: Vec<IpAddr>,
     auth_paths: [String; 3],
     https: bool,
     timeout: Option<Duration>,
     max_body: usize,
-    checks: AtomicU64,
     pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
     routes: Arc<crate::path_names::PathNames>,
     prefix: String,
@@ -44,13 +39,12 @@ pub(crate) struct Protection {
 
 impl Protection {
     pub(crate) fn new(settings: &Settings, routes: Arc<crate::path_names::PathNames>) -> Self {
-        let limiter = |per_minute: u32| NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        let enabled = settings.rate_limit_enabled;
         let prefix = &settings.api_v1_str;
         Self {
-            general: if enabled { limiter(settings.rate_limit_per_minute) } else { None },
-            auth: if enabled { limiter(settings.auth_rate_limit_per_minute) } else { None },
-            trusted_proxies: settings.trusted_proxies.clone(),
+            limits: Limits::new(settings),
+            // Compared in canonical form: on a dual-stack listener an IPv4 proxy connects as
+            // `::ffff:a.b.c.d`.
+            trusted_proxies: settings.trusted_proxies.iter().map(IpAddr::to_canonical).collect(),
             auth_paths: [
                 format!("{prefix}/login/access-token"),
                 format!("{prefix}/login/refresh"),
@@ -59,7 +53,6 @@ impl Protection {
             https: settings.protocol == "https",
             timeout: settings.request_timeout,
             max_body: settings.max_body_bytes,
-            checks: AtomicU64::new(0),
             routes,
             prefix: settings.api_v1_str.clone(),
             metrics: settings.metrics_token.as_ref().and_then(|_| match crate::metrics::Metrics::new() {
@@ -75,7 +68,7 @@ impl Protection {
     /// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
     /// address of `X-Forwarded-For` that is not a trusted proxy.
     fn client_ip(&self, req: &Request) -> Option<IpAddr> {
-        let peer = req.remote_addr().as_socket_addr().map(std::net::SocketAddr::ip)?;
+        let peer = peer(req)?;
         if !self.trusted_proxies.contains(&peer) {
             return Some(peer);
         }
@@ -87,25 +80,13 @@ impl Protection {
             .flat_map(|v| v.split(',').map(|part| part.trim().to_owned()).collect::<Vec<_>>())
             .collect();
         for part in forwarded.iter().rev() {
-            match part.parse::<IpAddr>() {
+            match part.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
                 Ok(ip) if self.trusted_proxies.contains(&ip) => {}
                 Ok(ip) => return Some(ip),
                 Err(_) => break,
             }
         }
         Some(peer)
-    }
-
-    fn over_limit(&self, limiter: Option<&DefaultKeyedRateLimiter<String>>, key: &String) -> Option<u64> {
-        let limiter = limiter?;
-        // Forget idle keys now and then so the key store does not grow without bound.
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-            limiter.retain_recent();
-        }
-        limiter.check_key(key).err().map(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-        })
     }
 
     /// The account an authentication attempt targets: `username` of the login form, `email` of a
@@ -141,17 +122,18 @@ impl Protection {
     /// routes) is over its limit.
     async fn check(&self, req: &mut Request) -> Result<(), Error> {
         let client = self.client_ip(req).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        if let Some(retry_after) = self.over_limit(self.general.as_ref(), &format!("ip:{client}")) {
+        if let Some(retry_after) = self.limits.over_limit(Bucket::General, &format!("ip:{client}")).await {
             return Err(Error::TooManyRequests { retry_after });
         }
         let is_auth = req.method() == Method::POST && self.auth_paths.iter().any(|p| p == req.uri().path());
-        if is_auth && self.auth.is_some() {
-            if let Some(retry_after) = self.over_limit(self.auth.as_ref(), &format!("auth-ip:{client}")) {
+        if is_auth && self.limits.enabled(Bucket::Auth) {
+            if let Some(retry_after) = self.limits.over_limit(Bucket::Auth, &format!("auth-ip:{client}")).await {
                 tracing::warn!(client, path = req.uri().path(), "authentication rate limit hit");
                 return Err(Error::TooManyRequests { retry_after });
             }
             if let Some(account) = self.account(req).await?
-                && let Some(retry_after) = self.over_limit(self.auth.as_ref(), &format!("auth-account:{account}"))
+                && let Some(retry_after) =
+                    self.limits.over_limit(Bucket::Auth, &format!("auth-account:{account}")).await
             {
                 tracing::warn!(client, "authentication rate limit hit for an account");
                 return Err(Error::TooManyRequests { retry_after });
@@ -181,9 +163,14 @@ impl Protection {
 
     fn secure_transport(&self, req: &Request) -> bool {
         self.https
-            || (req.remote_addr().as_socket_addr().is_some_and(|a| self.trusted_proxies.contains(&a.ip()))
+            || (peer(req).is_some_and(|ip| self.trusted_proxies.contains(&ip))
                 && req.headers().get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")))
     }
+}
+
+/// The peer's address in canonical form (an IPv4-mapped IPv6 address as IPv4).
+fn peer(req: &Request) -> Option<IpAddr> {
+    req.remote_addr().as_socket_addr().map(|addr| addr.ip().to_canonical())
 }
 
 /// A request id worth keeping: 1 to 128 visible ASCII characters.
@@ -197,11 +184,12 @@ fn is_docs_path(path: &str) -> bool {
 }
 
 /// The outermost layer: request id (kept from the request or made), a tracing span carrying it
-/// for every log line of the request, rate limits, timeout, security headers, and one access-log
-/// line (method, path, status, latency in milliseconds).
-pub(crate) async fn protect<E: Endpoint>(
+/// for every log line of the request, security headers, metrics, and one access-log line
+/// (method, path, route template, status, latency in milliseconds). CORS sits inside it and
+/// [`guard`] inside CORS, so that refusals (429, timeouts) carry CORS headers a browser can read.
+pub(crate) async fn observe<E: Endpoint>(
     ep: Arc<E>,
-    mut req: Request,
+    req: Request,
     protection: Arc<Protection>,
 ) -> poem::Result<Response> {
     let start = Instant::now();
@@ -213,23 +201,9 @@ pub(crate) async fn protect<E: Endpoint>(
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
 
     let mut response = async {
-        // The timeout covers the rate-limit check too: on authentication routes it reads the
-        // body, which a slow client could otherwise trickle in forever.
-        let handle = async {
-            if let Err(err) = protection.check(&mut req).await {
-                return render(&err);
-            }
-            match ep.call(req).await {
-                Ok(resp) => resp.into_response(),
-                Err(err) => error_response(err),
-            }
-        };
-        match protection.timeout {
-            Some(limit) => tokio::time::timeout(limit, handle).await.unwrap_or_else(|_| {
-                tracing::warn!(timeout_s = limit.as_secs_f64(), "request timed out");
-                render(&Error::Unavailable("Request timed out".to_owned()))
-            }),
-            None => handle.await,
+        match ep.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => error_response(err),
         }
     }
     .instrument(span.clone())
@@ -256,4 +230,30 @@ pub(crate) async fn protect<E: Endpoint>(
     let latency_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(route = %route, status, latency_ms, "access"));
     Ok(response)
+}
+
+/// Rate limits and the request timeout, inside CORS.
+pub(crate) async fn guard<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    protection: Arc<Protection>,
+) -> poem::Result<Response> {
+    // The timeout covers the rate-limit check too: on authentication routes it reads the body,
+    // which a slow client could otherwise trickle in forever.
+    let handle = async {
+        if let Err(err) = protection.check(&mut req).await {
+            return render(&err);
+        }
+        match ep.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => error_response(err),
+        }
+    };
+    Ok(match protection.timeout {
+        Some(limit) => tokio::time::timeout(limit, handle).await.unwrap_or_else(|_| {
+            tracing::warn!(timeout_s = limit.as_secs_f64(), "request timed out");
+            render(&Error::Unavailable("Request timed out".to_owned()))
+        }),
+        None => handle.await,
+    })
 }

@@ -19,6 +19,7 @@ use poem::test::TestResponse;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 use poem_openapi::payload::PlainText;
+use rstest::rstest;
 use sea_query::{Expr, Order};
 use serde_json::{Value, json};
 
@@ -79,6 +80,49 @@ async fn app(settings: &[(&str, &str)]) -> TestApp {
 }
 
 const ENABLED: (&str, &str) = ("KWIK_RATE_LIMIT_ENABLED", "true");
+
+/// Where the rate-limit counters of a test app live. The rate-limit tests run with both.
+#[derive(Debug, Clone, Copy)]
+enum Storage {
+    Memory,
+    Redis,
+}
+
+impl Storage {
+    /// Rate limits on, counted in this storage; `None` (the test is skipped) for Redis when no
+    /// test Redis is configured — `cargo xtask test` always configures one in CI.
+    fn settings(self, settings: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
+        let storage = match self {
+            Storage::Memory => Vec::new(),
+            Storage::Redis => {
+                let Some(redis) = kwik_testing::redis_rate_limit_settings() else {
+                    eprintln!("skipped: {} is not set", kwik_testing::TEST_REDIS_URL);
+                    return None;
+                };
+                redis
+            }
+        };
+        let mut vars: Vec<(String, String)> = storage.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        vars.extend([ENABLED].iter().chain(settings).map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Some(vars)
+    }
+}
+
+fn borrowed(vars: &[(String, String)]) -> Vec<(&str, &str)> {
+    vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// [`app`] with rate limits on, counted in `storage`.
+async fn limited_app(storage: Storage, settings: &[(&str, &str)]) -> Option<TestApp> {
+    let vars = storage.settings(settings)?;
+    Some(app(&borrowed(&vars)).await)
+}
+
+/// [`serve`] with rate limits on, counted in `storage`.
+async fn limited_serve(storage: Storage, settings: &[(&str, &str)]) -> Option<Served> {
+    let vars = storage.settings(settings)?;
+    Some(serve(&borrowed(&vars)).await)
+}
 const FORM: &str = "application/x-www-form-urlencoded";
 const TOO_MANY: &str = r#"{"detail":"Too many requests","code":"too_many_requests"}"#;
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -695,6 +739,22 @@ async fn cors_allows_the_configured_origin_with_credentials() {
 }
 
 #[tokio::test]
+async fn refusals_carry_cors_headers_and_expose_retry_after_and_the_request_id() {
+    let app = app(&[ENABLED, ("KWIK_RATE_LIMIT_PER_MINUTE", "1"), ("KWIK_BACKEND_CORS_ORIGINS", ORIGIN)]).await;
+    let from_origin = || async { answer(app.raw().get("/health/live").header("origin", ORIGIN).send().await).await };
+    let first = from_origin().await;
+    assert_eq!(first.status, 200);
+    let refused = from_origin().await;
+    refused.assert_too_many("second request");
+    // Without these a browser sees an opaque network error instead of the 429.
+    assert_eq!(refused.header("access-control-allow-origin"), Some(ORIGIN), "{refused:?}");
+    assert_eq!(refused.header("access-control-allow-credentials"), Some("true"));
+    let exposed = refused.header("access-control-expose-headers").expect("exposed headers").to_ascii_lowercase();
+    assert!(exposed.contains("retry-after") && exposed.contains("x-request-id"), "{exposed}");
+    assert!(is_uuid(refused.request_id()));
+}
+
+#[tokio::test]
 async fn without_cors_origins_there_are_no_cors_headers_at_all() {
     let app = app(&[]).await;
     let answers = [
@@ -719,9 +779,12 @@ async fn without_cors_origins_there_are_no_cors_headers_at_all() {
 // Rate limits
 // =============================================================================================
 
+#[rstest]
+#[case::memory(Storage::Memory)]
+#[case::redis(Storage::Redis)]
 #[tokio::test]
-async fn the_fourth_login_attempt_is_429_for_the_account_and_the_client() {
-    let app = app(&[ENABLED, ("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
+async fn the_fourth_login_attempt_is_429_for_the_account_and_the_client(#[case] storage: Storage) {
+    let Some(app) = limited_app(storage, &[("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await else { return };
     for attempt in 1..=3 {
         let failed = login_attempt(&app, ADMIN_EMAIL, "wrong-password").await;
         assert_eq!(failed.status, 401, "attempt {attempt}: {}", failed.text);
@@ -762,9 +825,12 @@ async fn the_fourth_login_attempt_is_429_for_the_account_and_the_client() {
     assert_eq!(get.status, 405, "{}", get.text);
 }
 
+#[rstest]
+#[case::memory(Storage::Memory)]
+#[case::redis(Storage::Redis)]
 #[tokio::test]
-async fn refresh_attempts_are_limited() {
-    let app = app(&[ENABLED, ("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
+async fn refresh_attempts_are_limited(#[case] storage: Storage) {
+    let Some(app) = limited_app(storage, &[("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await else { return };
     for attempt in 1..=3 {
         let refused = refresh_attempt(&app, "not-a-refresh-token").await;
         assert_eq!(refused.status, 400, "attempt {attempt}: {}", refused.text);
@@ -773,9 +839,12 @@ async fn refresh_attempts_are_limited() {
     refresh_attempt(&app, "not-a-refresh-token").await.assert_too_many("fourth refresh");
 }
 
+#[rstest]
+#[case::memory(Storage::Memory)]
+#[case::redis(Storage::Redis)]
 #[tokio::test]
-async fn password_recovery_attempts_are_limited() {
-    let app = app(&[ENABLED, ("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
+async fn password_recovery_attempts_are_limited(#[case] storage: Storage) {
+    let Some(app) = limited_app(storage, &[("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await else { return };
     for attempt in 1..=3 {
         let accepted = recovery_attempt(&app, "nobody@example.com").await;
         assert_eq!(accepted.status, 200, "attempt {attempt}: {}", accepted.text);
@@ -783,9 +852,12 @@ async fn password_recovery_attempts_are_limited() {
     recovery_attempt(&app, "nobody@example.com").await.assert_too_many("fourth recovery");
 }
 
+#[rstest]
+#[case::memory(Storage::Memory)]
+#[case::redis(Storage::Redis)]
 #[tokio::test]
-async fn the_general_limit_covers_every_route_per_client() {
-    let app = app(&[ENABLED, ("KWIK_RATE_LIMIT_PER_MINUTE", "5")]).await;
+async fn the_general_limit_covers_every_route_per_client(#[case] storage: Storage) {
+    let Some(app) = limited_app(storage, &[("KWIK_RATE_LIMIT_PER_MINUTE", "5")]).await else { return };
     // Five requests on different routes, whatever their answer, use up the client's minute.
     let statuses = [
         answer(app.raw().get("/health/live").send().await).await.status,
@@ -828,10 +900,15 @@ async fn rate_limits_can_be_turned_off() {
     assert_eq!(ok.status, 200, "{}", ok.text);
 }
 
+#[rstest]
+#[case::memory(Storage::Memory)]
+#[case::redis(Storage::Redis)]
 #[tokio::test]
-async fn forwarded_for_is_honoured_only_from_trusted_proxies() {
+async fn forwarded_for_is_honoured_only_from_trusted_proxies(#[case] storage: Storage) {
     let limit = ("KWIK_RATE_LIMIT_PER_MINUTE", "2");
-    let behind_proxy = serve(&[ENABLED, limit, ("KWIK_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let Some(behind_proxy) = limited_serve(storage, &[limit, ("KWIK_TRUSTED_PROXIES", "127.0.0.1")]).await else {
+        return;
+    };
     let from = |ip: &'static str| [("x-forwarded-for", ip)];
     for _ in 0..2 {
         assert_eq!(behind_proxy.get("/health/live", &from("203.0.113.1")).await.status, 200);
@@ -850,17 +927,48 @@ async fn forwarded_for_is_honoured_only_from_trusted_proxies() {
     assert_eq!(behind_proxy.get("/health/live", &[]).await.status, 200);
 
     // Without trusted proxies the header is ignored: every request is the peer 127.0.0.1.
-    let direct = serve(&[ENABLED, limit]).await;
+    let Some(direct) = limited_serve(storage, &[limit]).await else { return };
     assert_eq!(direct.get("/health/live", &from("203.0.113.1")).await.status, 200);
     assert_eq!(direct.get("/health/live", &from("203.0.113.2")).await.status, 200);
     direct.get("/health/live", &from("203.0.113.3")).await.assert_too_many("X-Forwarded-For ignored");
     direct.get("/health/live", &[]).await.assert_too_many("the same peer");
 }
 
+/// On a dual-stack listener (`KWIK_BACKEND_HOST=::`) an IPv4 proxy connects as
+/// `::ffff:127.0.0.1`; it is still the trusted `127.0.0.1`.
 #[tokio::test]
-async fn the_per_account_limit_holds_across_client_addresses() {
-    let behind_proxy =
-        serve(&[ENABLED, ("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3"), ("KWIK_TRUSTED_PROXIES", "127.0.0.1")]).await;
+async fn an_ipv4_proxy_is_trusted_on_a_dual_stack_listener() {
+    let served = serve(&[
+        ENABLED,
+        ("KWIK_RATE_LIMIT_PER_MINUTE", "1"),
+        ("KWIK_TRUSTED_PROXIES", "127.0.0.1"),
+        ("KWIK_BACKEND_HOST", "::"),
+    ])
+    .await;
+    let url = format!("http://127.0.0.1:{}/health/live", served.addr.port());
+    let get = |client: &'static str| {
+        let request = served.http.get(&url).header("x-forwarded-for", client).header("x-forwarded-proto", "https");
+        async move { answer_http(request.send().await.expect("the server answers over IPv4")).await }
+    };
+    let first = get("203.0.113.1").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("strict-transport-security"), Some(HSTS), "the proxy's X-Forwarded-Proto is believed");
+    get("203.0.113.1").await.assert_too_many("the same client behind the proxy");
+    // Another client behind the proxy has its own bucket: the forwarded address was used.
+    assert_eq!(get("203.0.113.2").await.status, 200);
+}
+
+#[rstest]
+#[case::memory(Storage::Memory)]
+#[case::redis(Storage::Redis)]
+#[tokio::test]
+async fn the_per_account_limit_holds_across_client_addresses(#[case] storage: Storage) {
+    let Some(behind_proxy) =
+        limited_serve(storage, &[("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3"), ("KWIK_TRUSTED_PROXIES", "127.0.0.1")])
+            .await
+    else {
+        return;
+    };
     // Three attempts on one account from three addresses: each client is well under its limit.
     for ip in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
         assert_eq!(behind_proxy.login(ADMIN_EMAIL, ip).await.status, 401, "{ip}");
@@ -893,9 +1001,12 @@ async fn the_per_account_limit_holds_across_client_addresses() {
     hidden.assert_client_error("the account behind a decoy email");
 }
 
+#[rstest]
+#[case::memory(Storage::Memory)]
+#[case::redis(Storage::Redis)]
 #[tokio::test]
-async fn the_authentication_limit_cannot_be_sidestepped_by_path_spelling() {
-    let app = app(&[ENABLED, ("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
+async fn the_authentication_limit_cannot_be_sidestepped_by_path_spelling(#[case] storage: Storage) {
+    let Some(app) = limited_app(storage, &[("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await else { return };
     for _ in 0..3 {
         assert_eq!(login_attempt(&app, ADMIN_EMAIL, "wrong-password").await.status, 401);
     }

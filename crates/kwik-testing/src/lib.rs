@@ -11,6 +11,8 @@
 //!   `anonymous()` give clients that send the right credentials.
 //! - [`Scenario`]: declare users, roles and permissions, build them in one call, get them back by name.
 //! - [`assert_detail`] and [`assert_validation`]: check Kwik's error bodies, printing the body on failure.
+//! - [`redis_rate_limit_settings`]: rate-limit counters in the test Redis (`KWIK_TEST_REDIS_URL`),
+//!   under a key prefix of their own.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -38,9 +40,11 @@
 mod app;
 mod assertions;
 mod database;
+mod redis;
 mod scenario;
 
 pub use app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, TestClient, test_settings};
 pub use assertions::{assert_detail, assert_validation, json_of};
 pub use database::{TEST_DATABASE_URL, TestDatabase, backend};
+pub use redis::{TEST_REDIS_URL, redis_rate_limit_settings};
 pub use scenario::{Scenario, TestUser, World};
