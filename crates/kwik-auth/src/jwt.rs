@@ -59,6 +59,15 @@ impl fmt::Display for TokenKind {
     }
 }
 
+/// The user behind an impersonation token: their id and their token version at issuance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Impersonator {
+    /// The impersonating user's id.
+    pub id: i64,
+    /// Their token version when the impersonation token was issued.
+    pub token_version: i64,
+}
+
 /// The claims of a Kwik token. Times are seconds since the Unix epoch (RFC 7519 `NumericDate`).
 ///
 /// Optional claims are omitted from the token when `None`.
@@ -74,6 +83,11 @@ pub struct Claims {
     pub iat: i64,
     /// `""`, or the id (as a decimal string) of the user impersonating `sub` (Kwik's claim).
     pub kwik_impersonate: String,
+    /// Impersonation tokens: the impersonator's token version at issuance, so that the session
+    /// ends when the impersonator's tokens are revoked (password change, deactivation) — not
+    /// only the impersonated user's. Absent on other tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kwik_impersonator_ver: Option<i64>,
     /// What the token may be used for.
     pub kwik_type: TokenKind,
     /// The user's token version at issuance; a token whose version differs from the user's
@@ -99,6 +113,7 @@ impl Claims {
             exp: now.saturating_add(ttl.num_seconds()),
             iat: now,
             kwik_impersonate: String::new(),
+            kwik_impersonator_ver: None,
             kwik_type: kind,
             kwik_ver: version,
             jti: None,
@@ -109,11 +124,12 @@ impl Claims {
 
     /// Access-token claims for `user_id`, valid for `ttl` from now (Kwik's
     /// `ACCESS_TOKEN_EXPIRE_MINUTES`, 7 days by default). With `impersonator`, the token acts as
-    /// `user_id` on behalf of that user (`kwik_impersonate`).
-    pub fn access(user_id: i64, version: i64, ttl: chrono::Duration, impersonator: Option<i64>) -> Self {
+    /// `user_id` on behalf of that user (`kwik_impersonate`, `kwik_impersonator_ver`).
+    pub fn access(user_id: i64, version: i64, ttl: chrono::Duration, impersonator: Option<Impersonator>) -> Self {
         let mut claims = Self::new(TokenKind::Access, user_id, version, ttl);
         if let Some(impersonator) = impersonator {
-            claims.kwik_impersonate = impersonator.to_string();
+            claims.kwik_impersonate = impersonator.id.to_string();
+            claims.kwik_impersonator_ver = Some(impersonator.token_version);
         }
         claims
     }
@@ -237,7 +253,8 @@ impl JwtKeys {
     /// present and in the future (zero leeway: a token is refused from second `exp` on,
     /// RFC 7519 §4.1.4); `nbf`, if present, is not in the future; the claims have Kwik's shape
     /// (`sub` and `kwik_impersonate` strings, `kwik_type`, `kwik_ver`, `iat`); `kwik_type` equals
-    /// `expected`; `sub` is an integer and `kwik_impersonate` is empty or an integer.
+    /// `expected`; `sub` is an integer and `kwik_impersonate` is empty or an integer, and
+    /// `kwik_impersonator_ver` is present exactly when `kwik_impersonate` is not empty.
     ///
     /// The token version (`kwik_ver`) and, for reset tokens, the password fingerprint are checked
     /// by the caller against the stored user.
@@ -269,6 +286,8 @@ impl JwtKeys {
             "sub is not an integer"
         } else if !claims.kwik_impersonate.is_empty() && claims.impersonator().is_none() {
             "kwik_impersonate is not an integer"
+        } else if claims.kwik_impersonate.is_empty() != claims.kwik_impersonator_ver.is_none() {
+            "kwik_impersonate without kwik_impersonator_ver, or the reverse"
         } else {
             return Ok(claims);
         };

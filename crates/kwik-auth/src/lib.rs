@@ -55,7 +55,7 @@ pub mod jwt;
 pub mod password;
 
 pub use api_key::{ApiKey, GeneratedKey};
-pub use jwt::{Claims, JwtKeys, TokenKind, password_fingerprint};
+pub use jwt::{Claims, Impersonator, JwtKeys, TokenKind, password_fingerprint};
 pub use password::{Argon2Params, PasswordHasher, PasswordPolicy, Verification};
 
 /// SHA-256 of `data` as 64 lowercase hex characters.

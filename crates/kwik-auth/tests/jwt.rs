@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use kwik_auth::jwt::{Claims, JwtKeys, TokenKind, password_fingerprint};
+use kwik_auth::jwt::{Claims, Impersonator, JwtKeys, TokenKind, password_fingerprint};
 use kwik_core::Error;
 use rstest::rstest;
 use serde_json::{Value, json};
@@ -62,13 +62,16 @@ fn access_token_round_trips() {
 
 #[test]
 fn header_and_payload_are_kwik_compatible() {
-    let token = keys().encode(&Claims::access(7, 0, Duration::days(7), Some(1))).unwrap();
+    let token = keys()
+        .encode(&Claims::access(7, 0, Duration::days(7), Some(Impersonator { id: 1, token_version: 4 })))
+        .unwrap();
     let mut parts = token.split('.');
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
     let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
     assert_eq!(header, json!({"typ": "JWT", "alg": "HS256"}));
     assert_eq!(payload["sub"], "7");
     assert_eq!(payload["kwik_impersonate"], "1");
+    assert_eq!(payload["kwik_impersonator_ver"], 4);
     assert_eq!(payload["kwik_type"], "access");
     assert!(payload["exp"].is_i64());
     assert!(payload.get("jti").is_none());
@@ -76,10 +79,12 @@ fn header_and_payload_are_kwik_compatible() {
 
 #[test]
 fn impersonation_round_trips() {
-    let token = keys().encode(&Claims::access(7, 0, Duration::minutes(5), Some(1))).unwrap();
+    let impersonator = Impersonator { id: 1, token_version: 2 };
+    let token = keys().encode(&Claims::access(7, 0, Duration::minutes(5), Some(impersonator))).unwrap();
     let claims = keys().decode(&token, TokenKind::Access).unwrap();
     assert_eq!(claims.user_id().unwrap(), 7);
     assert_eq!(claims.impersonator(), Some(1));
+    assert_eq!(claims.kwik_impersonator_ver, Some(2));
 }
 
 #[test]

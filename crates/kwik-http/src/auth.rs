@@ -171,12 +171,21 @@ async fn authenticate(state: &AppState, credentials: Credentials) -> Result<Curr
             if !user.is_active {
                 return Err(Error::InactiveUser);
             }
-            // An impersonation session is the impersonator's: it ends when they are deactivated or
-            // deleted (one extra lookup, for impersonation tokens only).
-            if let Some(impersonator) = claims.impersonator()
-                && !users::get(&mut state.db.clone(), impersonator).await?.is_some_and(|u| u.is_active)
-            {
-                return Err(Error::InvalidToken);
+            // An impersonation session is the impersonator's: it ends when their tokens are
+            // revoked (password change, deactivation), when they are deleted, and when they lose
+            // the impersonation permission (one extra query, for impersonation tokens only).
+            if let Some(impersonator) = claims.impersonator() {
+                let still_entitled =
+                    users::principal(&mut state.db.clone(), impersonator).await?.is_some_and(|(user, permissions)| {
+                        user.is_active
+                            && Some(user.token_version) == claims.kwik_impersonator_ver
+                            && crate::builtin::Impersonification::names()
+                                .iter()
+                                .all(|name| permissions.iter().any(|p| p == name))
+                    });
+                if !still_entitled {
+                    return Err(Error::InvalidToken);
+                }
             }
             Ok(CurrentUser { user, permissions, claims: Some(claims) })
         }

@@ -1,6 +1,6 @@
 //! `/login/...`: tokens (Kwik's contract) plus refresh rotation and password recovery (ours).
 
-use kwik_auth::{Claims, TokenKind, Verification, password_fingerprint};
+use kwik_auth::{Claims, Impersonator, TokenKind, Verification, password_fingerprint};
 use kwik_core::{Context, Error, Queries};
 use kwik_rbac::{User, users};
 use poem::web::Data;
@@ -123,8 +123,9 @@ impl LoginApi {
         user_id: QueryParam<i64>,
     ) -> ApiResult<Json<Token>> {
         let target = users::get_if_exist(&mut state.db.clone(), user_id.0).await?;
+        let impersonator = Impersonator { id: auth.id(), token_version: auth.current.user.token_version };
         let claims =
-            Claims::access(target.id, target.token_version, state.settings.access_token_ttl(), Some(auth.id()));
+            Claims::access(target.id, target.token_version, state.settings.access_token_ttl(), Some(impersonator));
         Ok(Json(Token {
             access_token: state.jwt.encode(&claims)?,
             token_type: "bearer".to_owned(),

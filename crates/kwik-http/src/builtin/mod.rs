@@ -10,7 +10,7 @@ pub mod schemas;
 mod users;
 
 pub use api_keys::{API_KEY_PERMISSIONS, ApiKeysApi};
-pub use login::LoginApi;
+pub use login::{Impersonification, LoginApi};
 pub use permissions::PermissionsApi;
 pub use roles::RolesApi;
 pub use users::UsersApi;

@@ -259,11 +259,7 @@ async fn impersonation_tokens_die_when_the_impersonator_is_deactivated() {
     let app = app().await;
     let world = Scenario::new().admin("root").user("alice", &[]).build(&app).await;
     let (root, alice) = (world.user("root"), world.user("alice"));
-    let response = app.as_user(root).post(&format!("/login/impersonate?user_id={}", alice.id)).send().await;
-    let (status, body) = status_json(response).await;
-    assert_eq!(status, 200, "{body}");
-    let impersonation = body["access_token"].as_str().unwrap().to_owned();
-    me(&app.with_token(&impersonation)).await.assert_status_is_ok();
+    let impersonation = impersonation_token(&app, root, alice).await;
 
     let admin = app.as_admin().await;
     admin
@@ -277,6 +273,73 @@ async fn impersonation_tokens_die_when_the_impersonator_is_deactivated() {
     assert_detail(back, 400, "Invalid token").await;
     // alice's own sessions are not affected.
     me(&app.as_user(alice)).await.assert_status_is_ok();
+}
+
+/// Impersonates `target` as `impersonator` and checks that the token works.
+async fn impersonation_token(app: &TestApp, impersonator: &TestUser, target: &TestUser) -> String {
+    let response = app.as_user(impersonator).post(&format!("/login/impersonate?user_id={}", target.id)).send().await;
+    let (status, body) = status_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    me(&app.with_token(&token)).await.assert_status_is_ok();
+    token
+}
+
+#[tokio::test]
+async fn impersonation_tokens_die_when_the_impersonator_changes_password() {
+    let app = app().await;
+    let world = Scenario::new().admin("root").user("alice", &[]).build(&app).await;
+    let (root, alice) = (world.user("root"), world.user("alice"));
+    let impersonation = impersonation_token(&app, root, alice).await;
+
+    let changed = app
+        .as_user(root)
+        .put("/users/me/password")
+        .body_json(&json!({"old_password": root.password, "new_password": "a-brand-new-password-42"}))
+        .send()
+        .await;
+    changed.assert_status_is_ok();
+    // The impersonator's sessions are revoked: the one acting as alice too.
+    assert_invalid_token(&app, &impersonation, "impersonation after the impersonator's password change").await;
+    // alice's own sessions are not affected.
+    me(&app.as_user(alice)).await.assert_status_is_ok();
+}
+
+#[tokio::test]
+async fn impersonation_tokens_die_when_the_impersonator_loses_the_permission() {
+    let app = app().await;
+    let world = Scenario::new()
+        .role("impersonators", &["impersonification"])
+        .user("support", &["impersonators"])
+        .user("alice", &[])
+        .build(&app)
+        .await;
+    let impersonation = impersonation_token(&app, world.user("support"), world.user("alice")).await;
+
+    let role = world.role("impersonators");
+    let admin = app.as_admin().await;
+    admin
+        .put(&format!("/roles/{}", role.id))
+        .body_json(&json!({"is_active": false}))
+        .send()
+        .await
+        .assert_status_is_ok();
+    assert_invalid_token(&app, &impersonation, "impersonation after the role was deactivated").await;
+}
+
+#[tokio::test]
+async fn an_impersonation_claim_without_the_impersonators_version_is_400() {
+    let app = app().await;
+    let world = Scenario::new().user("alice", &[]).build(&app).await;
+    let key = secret(&app);
+    let mut claims = claims_json(world.user("alice"));
+    claims["kwik_impersonate"] = json!("1");
+    assert_invalid_token(&app, &sign(&claims, Algorithm::HS256, &key), "no kwik_impersonator_ver").await;
+    claims["kwik_impersonate"] = json!("");
+    claims["kwik_impersonator_ver"] = json!(0);
+    assert_invalid_token(&app, &sign(&claims, Algorithm::HS256, &key), "a version without an impersonator").await;
+    claims["kwik_impersonate"] = json!("1");
+    me(&app.with_token(&sign(&claims, Algorithm::HS256, &key))).await.assert_status_is_ok();
 }
 
 #[tokio::test]
