@@ -59,6 +59,39 @@ impl fmt::Display for TokenKind {
     }
 }
 
+/// [`Claims`] as a token carries them: `sub` may be missing, which Kwik answers differently (403)
+/// from a `sub` that is present but wrong (400).
+#[derive(Deserialize)]
+struct IncomingClaims {
+    sub: Option<String>,
+    exp: i64,
+    iat: i64,
+    kwik_impersonate: String,
+    kwik_impersonator_ver: Option<i64>,
+    kwik_type: TokenKind,
+    kwik_ver: i64,
+    jti: Option<String>,
+    kwik_family: Option<String>,
+    pwd: Option<String>,
+}
+
+impl From<IncomingClaims> for Claims {
+    fn from(incoming: IncomingClaims) -> Self {
+        Self {
+            sub: incoming.sub.unwrap_or_default(),
+            exp: incoming.exp,
+            iat: incoming.iat,
+            kwik_impersonate: incoming.kwik_impersonate,
+            kwik_impersonator_ver: incoming.kwik_impersonator_ver,
+            kwik_type: incoming.kwik_type,
+            kwik_ver: incoming.kwik_ver,
+            jti: incoming.jti,
+            kwik_family: incoming.kwik_family,
+            pwd: incoming.pwd,
+        }
+    }
+}
+
 /// The user behind an impersonation token: their id and their token version at issuance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Impersonator {
@@ -263,16 +296,12 @@ impl JwtKeys {
     /// [`Error::InvalidToken`] for any failure (Kwik answers `400 Invalid token`), except a
     /// correctly signed token of the right kind without `sub`: [`Error::AccessDenied`] (Kwik's 403).
     pub fn decode(&self, token: &str, expected: TokenKind) -> Result<Claims> {
-        let data =
-            jsonwebtoken::decode::<serde_json::Value>(token, &self.decoding, &self.validation).map_err(|err| {
-                tracing::debug!(reason = %err, "token rejected");
-                Error::InvalidToken
-            })?;
-        let subject_missing = data.claims.get("sub").is_none();
-        let claims: Claims = serde_json::from_value(data.claims).map_err(|err| {
+        let data = jsonwebtoken::decode::<IncomingClaims>(token, &self.decoding, &self.validation).map_err(|err| {
             tracing::debug!(reason = %err, "token rejected");
             Error::InvalidToken
         })?;
+        let subject_missing = data.claims.sub.is_none();
+        let claims = Claims::from(data.claims);
         let reason = if data.header.crit.is_some() {
             "unsupported critical header"
         } else if claims.exp <= chrono::Utc::now().timestamp() {

@@ -18,6 +18,8 @@ enum Segment {
 #[derive(Default)]
 pub(crate) struct PathNames {
     routes: Vec<(Method, Vec<Segment>)>,
+    /// Each template once, split into segments, for [`PathNames::template`].
+    templates: Vec<(String, Vec<Segment>)>,
 }
 
 impl PathNames {
@@ -25,15 +27,20 @@ impl PathNames {
     pub(crate) fn from_spec(spec: &str) -> Self {
         let Ok(doc) = serde_json::from_str::<serde_json::Value>(spec) else { return Self::default() };
         let mut routes = Vec::new();
+        let mut templates = Vec::new();
+        let split = |template: &str| -> Vec<Segment> {
+            template
+                .split('/')
+                .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    Some(name) => Segment::Param(name.to_owned()),
+                    None => Segment::Literal(part.to_owned()),
+                })
+                .collect()
+        };
         if let Some(paths) = doc["paths"].as_object() {
             for (template, operations) in paths {
-                let segments: Vec<Segment> = template
-                    .split('/')
-                    .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                        Some(name) => Segment::Param(name.to_owned()),
-                        None => Segment::Literal(part.to_owned()),
-                    })
-                    .collect();
+                let segments = split(template);
+                templates.push((template.clone(), split(template)));
                 for method in operations.as_object().into_iter().flat_map(|ops| ops.keys()) {
                     if let Ok(method) = method.to_uppercase().parse::<Method>() {
                         let copy = segments
@@ -48,32 +55,23 @@ impl PathNames {
                 }
             }
         }
-        Self { routes }
+        // Literal routes win over parameterised ones: try those with more literals first.
+        templates.sort_by_key(|(_, segments)| std::cmp::Reverse(literal_count(segments)));
+        Self { routes, templates }
     }
 
     /// The route template (`/users/{user_id}`, relative to the API prefix) that `path` matches,
     /// for logs and metrics labels. Literal routes win over parameterised ones.
-    pub(crate) fn template(&self, path: &str) -> Option<String> {
-        let parts: Vec<&str> = path.split('/').collect();
-        let matching = |(_, segments): &&(Method, Vec<Segment>)| {
-            segments.len() == parts.len()
-                && segments.iter().zip(&parts).all(|(segment, part)| match segment {
-                    Segment::Literal(literal) => literal == part,
-                    Segment::Param(_) => !part.is_empty(),
-                })
-        };
-        let literal_count =
-            |segments: &Vec<Segment>| segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
-        let (_, best) = self.routes.iter().filter(matching).max_by_key(|(_, segments)| literal_count(segments))?;
-        Some(
-            best.iter()
-                .map(|s| match s {
-                    Segment::Literal(l) => l.clone(),
-                    Segment::Param(p) => format!("{{{p}}}"),
-                })
-                .collect::<Vec<_>>()
-                .join("/"),
-        )
+    pub(crate) fn template(&self, path: &str) -> Option<&str> {
+        self.templates.iter().find_map(|(template, segments)| {
+            let mut parts = path.split('/');
+            let all = segments.iter().all(|segment| match (segment, parts.next()) {
+                (Segment::Literal(literal), Some(part)) => literal == part,
+                (Segment::Param(_), Some(part)) => !part.is_empty(),
+                (_, None) => false,
+            });
+            (all && parts.next().is_none()).then_some(template.as_str())
+        })
     }
 
     /// The name and the raw value of the `index`-th path parameter of the route `method path` matches.
@@ -129,6 +127,10 @@ pub(crate) async fn rename_path_errors<E: Endpoint>(
     }
 }
 
+fn literal_count(segments: &[Segment]) -> usize {
+    segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,8 +144,8 @@ mod tests {
         assert_eq!(names.name(&Method::DELETE, "/roles/x/permissions/1", 0), Some(("role_id", "x")));
         assert_eq!(names.name(&Method::GET, "/users/abc", 0), Some(("user_id", "abc")));
         assert_eq!(names.name(&Method::POST, "/users/abc", 0), None);
-        assert_eq!(names.template("/users/42").as_deref(), Some("/users/{user_id}"));
-        assert_eq!(names.template("/users/me").as_deref(), Some("/users/me"));
+        assert_eq!(names.template("/users/42"), Some("/users/{user_id}"));
+        assert_eq!(names.template("/users/me"), Some("/users/me"));
         assert_eq!(names.template("/nowhere/1"), None);
     }
 }

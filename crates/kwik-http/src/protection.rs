@@ -221,14 +221,20 @@ pub(crate) async fn observe<E: Endpoint>(
         headers
             .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
-    let status = response.status().as_u16();
-    let route = protection.route(&path);
-    let elapsed = start.elapsed().as_secs_f64();
-    if let Some(metrics) = &protection.metrics {
-        metrics.observe(method.as_str(), &route, status, elapsed);
+    // The route template is only worked out when something records it.
+    let access_log = tracing::enabled!(tracing::Level::INFO);
+    if access_log || protection.metrics.is_some() {
+        let status = response.status().as_u16();
+        let route = protection.route(&path);
+        let elapsed = start.elapsed().as_secs_f64();
+        if let Some(metrics) = &protection.metrics {
+            metrics.observe(method.as_str(), &route, status, elapsed);
+        }
+        if access_log {
+            let latency_ms = elapsed * 1000.0;
+            span.in_scope(|| tracing::info!(route = %route, status, latency_ms, "access"));
+        }
     }
-    let latency_ms = elapsed * 1000.0;
-    span.in_scope(|| tracing::info!(route = %route, status, latency_ms, "access"));
     Ok(response)
 }
 
