@@ -58,8 +58,10 @@ pub use api_key::{ApiKey, GeneratedKey};
 pub use jwt::{Claims, Impersonator, JwtKeys, TokenKind, password_fingerprint};
 pub use password::{Argon2Params, PasswordHasher, PasswordPolicy, Verification};
 
-/// SHA-256 of `data` as 64 lowercase hex characters.
-fn sha256_hex(data: &[u8]) -> String {
+/// SHA-256 of `data` as 64 lowercase hex characters (API keys are stored this way; rate-limit
+/// keys in Redis name clients this way).
+#[must_use]
+pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::{Digest as _, Sha256};
     use std::fmt::Write as _;
 

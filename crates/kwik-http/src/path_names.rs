@@ -9,6 +9,7 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 
 use crate::error::ApiError;
 
+#[derive(Clone)]
 enum Segment {
     Literal(String),
     Param(String),
@@ -28,29 +29,19 @@ impl PathNames {
         let Ok(doc) = serde_json::from_str::<serde_json::Value>(spec) else { return Self::default() };
         let mut routes = Vec::new();
         let mut templates = Vec::new();
-        let split = |template: &str| -> Vec<Segment> {
-            template
-                .split('/')
-                .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                    Some(name) => Segment::Param(name.to_owned()),
-                    None => Segment::Literal(part.to_owned()),
-                })
-                .collect()
-        };
         if let Some(paths) = doc["paths"].as_object() {
             for (template, operations) in paths {
-                let segments = split(template);
-                templates.push((template.clone(), split(template)));
+                let segments: Vec<Segment> = template
+                    .split('/')
+                    .map(|part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                        Some(name) => Segment::Param(name.to_owned()),
+                        None => Segment::Literal(part.to_owned()),
+                    })
+                    .collect();
+                templates.push((template.clone(), segments.clone()));
                 for method in operations.as_object().into_iter().flat_map(|ops| ops.keys()) {
                     if let Ok(method) = method.to_uppercase().parse::<Method>() {
-                        let copy = segments
-                            .iter()
-                            .map(|s| match s {
-                                Segment::Literal(l) => Segment::Literal(l.clone()),
-                                Segment::Param(p) => Segment::Param(p.clone()),
-                            })
-                            .collect();
-                        routes.push((method, copy));
+                        routes.push((method, segments.clone()));
                     }
                 }
             }

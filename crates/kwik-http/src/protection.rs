@@ -122,18 +122,17 @@ impl Protection {
     /// routes) is over its limit.
     async fn check(&self, req: &mut Request) -> Result<(), Error> {
         let client = self.client_ip(req).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        if let Some(retry_after) = self.limits.over_limit(Bucket::General, &format!("ip:{client}")).await {
+        if let Some(retry_after) = self.limits.over_limit(Bucket::General, format!("ip:{client}")).await {
             return Err(Error::TooManyRequests { retry_after });
         }
         let is_auth = req.method() == Method::POST && self.auth_paths.iter().any(|p| p == req.uri().path());
         if is_auth && self.limits.enabled(Bucket::Auth) {
-            if let Some(retry_after) = self.limits.over_limit(Bucket::Auth, &format!("auth-ip:{client}")).await {
+            if let Some(retry_after) = self.limits.over_limit(Bucket::Auth, format!("auth-ip:{client}")).await {
                 tracing::warn!(client, path = req.uri().path(), "authentication rate limit hit");
                 return Err(Error::TooManyRequests { retry_after });
             }
             if let Some(account) = self.account(req).await?
-                && let Some(retry_after) =
-                    self.limits.over_limit(Bucket::Auth, &format!("auth-account:{account}")).await
+                && let Some(retry_after) = self.limits.over_limit(Bucket::Auth, format!("auth-account:{account}")).await
             {
                 tracing::warn!(client, "authentication rate limit hit for an account");
                 return Err(Error::TooManyRequests { retry_after });

@@ -12,7 +12,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 use kwik_core::Settings;
 use kwik_core::settings::RateLimitStorage;
-use sha2::{Digest, Sha256};
 use throttle_kit::{RateLimitBackend, RedisBackend};
 
 /// How long a Redis server may take to accept a connection, and to answer one check.
@@ -73,10 +72,10 @@ impl Limits {
 
     /// Counts one request of `key` against `bucket`: `None` when it is allowed, else the seconds
     /// (at least 1) until the key may try again — the `Retry-After` value.
-    pub(crate) async fn over_limit(&self, bucket: Bucket, key: &str) -> Option<u64> {
+    pub(crate) async fn over_limit(&self, bucket: Bucket, key: String) -> Option<u64> {
         match self {
-            Limits::Memory(memory) => memory.over_limit(bucket, key),
-            Limits::Redis(redis) => redis.over_limit(bucket, key).await,
+            Limits::Memory(memory) => memory.over_limit(bucket, &key),
+            Limits::Redis(redis) => redis.over_limit(bucket, &key).await,
         }
     }
 }
@@ -100,15 +99,14 @@ impl MemoryLimits {
         }
     }
 
-    fn over_limit(&self, bucket: Bucket, key: &str) -> Option<u64> {
+    fn over_limit(&self, bucket: Bucket, key: &String) -> Option<u64> {
         let limiter = self.limiter(bucket)?;
         // Forget idle keys now and then so the key store does not grow without bound.
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
             limiter.retain_recent();
         }
-        let key = key.to_owned();
         limiter
-            .check_key(&key)
+            .check_key(key)
             .err()
             .map(|not_until| retry_after_seconds(not_until.wait_time_from(DefaultClock::default().now())))
     }
@@ -162,16 +160,7 @@ impl RedisLimits {
     }
 
     fn redis_key(&self, bucket: Bucket, key: &str) -> String {
-        let digest = Sha256::digest(key.as_bytes());
-        let mut out = String::with_capacity(self.prefix.len() + 8 + 32);
-        out.push_str(&self.prefix);
-        out.push_str(bucket.name());
-        out.push(':');
-        for byte in &digest[..16] {
-            out.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
-            out.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
-        }
-        out
+        format!("{}{}:{}", self.prefix, bucket.name(), kwik_auth::sha256_hex(key.as_bytes()))
     }
 
     async fn over_limit(self: &Arc<Self>, bucket: Bucket, key: &str) -> Option<u64> {
@@ -286,7 +275,7 @@ mod tests {
         let key = limits.redis_key(Bucket::Auth, "auth-account:alice@example.com");
         assert!(key.starts_with("kwik:rate-limit:auth:"), "{key}");
         assert!(!key.contains("alice"), "{key}");
-        assert_eq!(key.len(), "kwik:rate-limit:auth:".len() + 32);
+        assert_eq!(key.len(), "kwik:rate-limit:auth:".len() + 64);
         assert_ne!(key, limits.redis_key(Bucket::Auth, "auth-account:bob@example.com"));
         assert_ne!(key, limits.redis_key(Bucket::General, "auth-account:alice@example.com"));
     }
