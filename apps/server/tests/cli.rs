@@ -249,3 +249,49 @@ async fn two_instances_share_tokens_revocations_and_rate_limits(#[case] counters
     let (status_a, status_b) = tokio::task::spawn_blocking(move || (a.wait(), b.wait())).await.expect("join");
     assert!(status_a.expect("wait a").success() && status_b.expect("wait b").success());
 }
+
+/// Sends one raw HTTP/1.1 request over a socket (no client-side URI length limit) and returns
+/// the status code.
+fn raw_status(base: &str, path_and_query: &str, token: &str) -> u16 {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let request = format!(
+        "GET {path_and_query} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    // The server may answer and close before reading everything.
+    let _ = stream.write_all(request.as_bytes());
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let head = String::from_utf8_lossy(&response[..response.len().min(64)]).into_owned();
+    head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_list_conditions_get_a_4xx_and_the_server_keeps_answering() {
+    let database = TestDatabase::new().await;
+    let (mut child, base, _logs) = start(database.url());
+    let http = reqwest::Client::new();
+    let login = http
+        .post(format!("{base}/api/v1/login/access-token"))
+        .form(&[("username", "admin@example.com"), ("password", "admin")])
+        .send()
+        .await
+        .expect("login");
+    let token =
+        login.json::<serde_json::Value>().await.expect("json")["access_token"].as_str().expect("token").to_owned();
+
+    for n in [10_000, 2_000, 900] {
+        let query = vec!["filter=name:eq:x"; n].join("&");
+        let status = tokio::task::block_in_place(|| raw_status(&base, &format!("/api/v1/projects/?{query}"), &token));
+        assert!((400..500).contains(&status), "{n} conditions: {status}");
+        let status = tokio::task::block_in_place(|| raw_status(&base, &format!("/api/v1/users/?{query}"), &token));
+        assert!((400..500).contains(&status), "{n} conditions on /users/: {status}");
+    }
+    let ready = http.get(format!("{base}/health/ready")).send().await.expect("still answering");
+    assert_eq!(ready.status(), 200);
+    assert!(child.try_wait().expect("status").is_none(), "the server is still running");
+    terminate(&child);
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+}

@@ -166,6 +166,17 @@ pub struct Settings {
     /// `KWIK_LIST_MAX_LIMIT`: the largest `limit` of list queries (422 above), default 1000.
     /// Kwik has no maximum; set it high for clients that rely on that.
     pub list_max_limit: u64,
+    /// `KWIK_LIST_MAX_FILTERS`: the most conditions (`filter` parameters plus `filter_key`/`value`)
+    /// one list request may carry (400 above), default 32, at most 200. Ours: Kwik bounds nothing,
+    /// and thousands of conditions used to reach SQLite's expression-depth limit.
+    pub list_max_filters: usize,
+    /// `KWIK_LIST_MAX_SORT_FIELDS`: the most fields one `sorting` may list (400 above), default 8,
+    /// at most 64.
+    pub list_max_sort_fields: usize,
+    /// `KWIK_LIST_MAX_IN_VALUES`: the most values the `in` filters of one list request may list
+    /// together (400 above), default 1000, at most 10000 (below both databases' bound-parameter
+    /// limits).
+    pub list_max_in_values: usize,
     /// `KWIK_ARGON2_MEMORY_KIB`, `KWIK_ARGON2_ITERATIONS`, `KWIK_ARGON2_PARALLELISM`: argon2id cost
     /// for new password hashes. Defaults are OWASP's Password Storage Cheat Sheet recommendation
     /// (19456 KiB, 2 iterations, 1 lane).
@@ -404,6 +415,9 @@ impl Parser {
         let password_min_length = self.number("password_min_length", 12usize, 1, 72);
         let max_body_bytes = self.number("max_body_bytes", 1_048_576usize, 1024, 1 << 30);
         let list_max_limit = self.number("list_max_limit", 1000u64, 1, i64::MAX.cast_unsigned());
+        let list_max_filters = self.number("list_max_filters", 32usize, 1, 200);
+        let list_max_sort_fields = self.number("list_max_sort_fields", 8usize, 1, 64);
+        let list_max_in_values = self.number("list_max_in_values", 1000usize, 1, 10_000);
         let request_timeout = Some(self.seconds("request_timeout", 30.0)).filter(|d| !d.is_zero());
         let rate_limit_enabled = self.boolean("rate_limit_enabled", true);
         let rate_limit_per_minute = self.number("rate_limit_per_minute", 600u32, 1, 1_000_000);
@@ -461,6 +475,9 @@ impl Parser {
             rate_limit_key_prefix,
             metrics_token,
             list_max_limit,
+            list_max_filters,
+            list_max_sort_fields,
+            list_max_in_values,
             argon2,
         })
     }

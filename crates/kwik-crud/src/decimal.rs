@@ -7,7 +7,12 @@
 //! would turn `12.10` into a float.
 //!
 //! JSON: written as a string (`"5000"`, trailing zeros dropped, as pydantic does), read from a
-//! string or a number.
+//! string or a number, **exactly**: the number's own text is parsed (serde_json's
+//! `arbitrary_precision`, enabled by the workspace), never an `f64`, so
+//! `12345678901234567.89` stays what it is. Exponents (`1e3`, `"2.5E-3"`) are accepted. A value
+//! that a [`Decimal`] cannot hold exactly (more than 28 decimal places, or a magnitude above
+//! about 7.9 × 10²⁸) is refused with a message, never rounded: the body parser turns that into a
+//! 422 at the field.
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -21,9 +26,154 @@ use sqlx::sqlite::{SqliteArgumentsBuffer, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Postgres, Sqlite};
 
 /// An exact decimal number (28 significant digits), e.g. a credit limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
 #[serde(transparent)]
 pub struct Decimal(pub rust_decimal::Decimal);
+
+/// Why a text is not a [`Decimal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecimalError {
+    /// Not a decimal number at all.
+    #[error("Input should be a valid decimal")]
+    Invalid,
+    /// A number, but not one a [`Decimal`] holds exactly.
+    #[error("Decimal input should have at most 28 decimal places and a magnitude below 7.9e28; it would be rounded")]
+    DoesNotFit,
+}
+
+/// The longest number text accepted, in bytes: far beyond any value that fits, short enough that
+/// parsing stays cheap.
+const MAX_TEXT_LEN: usize = 256;
+/// Exponents beyond this cannot give a value that fits (unless every digit is zero).
+const MAX_EXPONENT: i64 = 64;
+
+impl Decimal {
+    /// Parses `text` exactly: plain (`-12.50`) or with an exponent (`1.5e3`), surrounding
+    /// whitespace ignored.
+    ///
+    /// # Errors
+    /// [`DecimalError::Invalid`] when it is not a number; [`DecimalError::DoesNotFit`] when the
+    /// value has more than 28 decimal places or is too large, i.e. when any conversion would
+    /// change it.
+    pub fn parse_exact(text: &str) -> Result<Self, DecimalError> {
+        let text = text.trim();
+        if text.len() > MAX_TEXT_LEN {
+            return Err(DecimalError::DoesNotFit);
+        }
+        let plain = match text.find(['e', 'E']) {
+            Some(at) => {
+                let exponent: i64 = text[at + 1..].parse().map_err(|_| DecimalError::Invalid)?;
+                shift_point(&text[..at], exponent)?
+            }
+            None => {
+                check_plain(text)?;
+                text.to_owned()
+            }
+        };
+        rust_decimal::Decimal::from_str_exact(&plain).map(Self).map_err(|_| DecimalError::DoesNotFit)
+    }
+}
+
+/// `[+-]digits[.digits]` (at least one digit), as JSON and Python's `Decimal` write them.
+fn check_plain(text: &str) -> Result<(), DecimalError> {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
+        return Err(DecimalError::Invalid);
+    }
+    Ok(())
+}
+
+/// The plain form of `mantissa × 10^exponent`, by moving the decimal point (no arithmetic, so
+/// nothing is rounded).
+fn shift_point(mantissa: &str, exponent: i64) -> Result<String, DecimalError> {
+    check_plain(mantissa)?;
+    let (sign, unsigned) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa.strip_prefix('+').unwrap_or(mantissa)),
+    };
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = format!("{int}{frac}");
+    if digits.bytes().all(|b| b == b'0') {
+        return Ok("0".to_owned());
+    }
+    if exponent.unsigned_abs() > MAX_EXPONENT.unsigned_abs() {
+        return Err(DecimalError::DoesNotFit);
+    }
+    // Where the point goes, counted in digits from the left; within ±(256 + 64), so no overflow.
+    let int_len = i64::try_from(int.len()).map_err(|_| DecimalError::DoesNotFit)?;
+    let point = int_len + exponent;
+    let len = i64::try_from(digits.len()).map_err(|_| DecimalError::DoesNotFit)?;
+    let zeros = |n: i64| "0".repeat(usize::try_from(n).unwrap_or_default());
+    Ok(if point <= 0 {
+        format!("{sign}0.{}{digits}", zeros(-point))
+    } else if point >= len {
+        format!("{sign}{digits}{}", zeros(point - len))
+    } else {
+        let (head, tail) = digits.split_at(usize::try_from(point).unwrap_or_default());
+        format!("{sign}{head}.{tail}")
+    })
+}
+
+/// serde_json's marker for a number kept as text (`arbitrary_precision`).
+const SERDE_JSON_NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+struct DecimalVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DecimalVisitor {
+    type Value = Decimal;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a decimal number, as a JSON number or a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Decimal, E> {
+        Decimal::parse_exact(v).map_err(E::custom)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Decimal, E> {
+        Ok(Decimal::from_i64(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Decimal, E> {
+        Ok(Decimal(rust_decimal::Decimal::from(v)))
+    }
+
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Decimal, E> {
+        Decimal::parse_exact(&v.to_string()).map_err(E::custom)
+    }
+
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Decimal, E> {
+        Decimal::parse_exact(&v.to_string()).map_err(E::custom)
+    }
+
+    /// serde_json (with `arbitrary_precision`) only calls this when the float's shortest text is
+    /// the number's own text, so converting that text back is exact.
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Decimal, E> {
+        if !v.is_finite() {
+            return Err(E::custom(DecimalError::Invalid));
+        }
+        Decimal::parse_exact(&v.to_string()).map_err(E::custom)
+    }
+
+    /// A number serde_json kept as its text: `{"$serde_json::private::Number": "<text>"}`.
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Decimal, A::Error> {
+        match map.next_key::<String>()? {
+            Some(key) if key == SERDE_JSON_NUMBER_TOKEN => {
+                let text: String = map.next_value()?;
+                Decimal::parse_exact(&text).map_err(serde::de::Error::custom)
+            }
+            _ => Err(serde::de::Error::invalid_type(serde::de::Unexpected::Map, &self)),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Decimal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DecimalVisitor)
+    }
+}
 
 impl Decimal {
     /// A whole number.
@@ -39,9 +189,10 @@ impl std::fmt::Display for Decimal {
 }
 
 impl FromStr for Decimal {
-    type Err = rust_decimal::Error;
+    type Err = DecimalError;
+    /// [`Decimal::parse_exact`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        rust_decimal::Decimal::from_str_exact(s.trim()).map(Self)
+        Self::parse_exact(s)
     }
 }
 
@@ -122,17 +273,18 @@ impl Type for Decimal {
 
 impl ParseFromJSON for Decimal {
     fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
-        <rust_decimal::Decimal as ParseFromJSON>::parse_from_json(value)
-            .map(Self)
-            .map_err(poem_openapi::types::ParseError::propagate)
+        match value {
+            Some(serde_json::Value::String(text)) => Ok(Self::parse_exact(&text)?),
+            // With `arbitrary_precision`, a number's Display is its own text.
+            Some(serde_json::Value::Number(number)) => Ok(Self::parse_exact(&number.to_string())?),
+            other => Err(poem_openapi::types::ParseError::expected_type(other.unwrap_or_default())),
+        }
     }
 }
 
 impl ParseFromParameter for Decimal {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        <rust_decimal::Decimal as ParseFromParameter>::parse_from_parameter(value)
-            .map(Self)
-            .map_err(poem_openapi::types::ParseError::propagate)
+        Ok(Self::parse_exact(value)?)
     }
 }
 
@@ -145,5 +297,65 @@ impl ToJSON for Decimal {
 impl sea_query::Nullable for Decimal {
     fn null() -> sea_query::Value {
         sea_query::Value::Decimal(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> Result<String, DecimalError> {
+        Decimal::parse_exact(text).map(|d| d.to_string())
+    }
+
+    #[test]
+    fn exact_plain_and_scientific() {
+        for (text, shown) in [
+            ("12345678901234567.89", "12345678901234567.89"),
+            ("1234567890123456789012345678", "1234567890123456789012345678"),
+            ("79228162514264337593543950335", "79228162514264337593543950335"),
+            ("-0.0000000000000000000000000001", "-0.0000000000000000000000000001"),
+            (" 12.50 ", "12.5"),
+            ("+7", "7"),
+            (".5", "0.5"),
+            ("5.", "5"),
+            ("1e3", "1000"),
+            ("1E+3", "1000"),
+            ("2.5e-3", "0.0025"),
+            ("-1.5e2", "-150"),
+            ("123.456e-1", "12.3456"),
+            ("0e99999", "0"),
+            ("1e28", "10000000000000000000000000000"),
+        ] {
+            assert_eq!(parsed(text).as_deref(), Ok(shown), "{text}");
+        }
+    }
+
+    #[test]
+    fn what_would_be_rounded_is_refused() {
+        for text in [
+            "0.12345678901234567890123456789",
+            "79228162514264337593543950336",
+            "1e29",
+            "1e-29",
+            "1e65",
+            "1e-9223372036854775808",
+            &"9".repeat(257),
+        ] {
+            assert_eq!(parsed(text), Err(DecimalError::DoesNotFit), "{text}");
+        }
+        for text in ["", "abc", "1.2.3", "--1", "1e", "e3", ".", "1_000", "NaN", "inf", "0x10", "1e3.5"] {
+            assert_eq!(parsed(text), Err(DecimalError::Invalid), "{text}");
+        }
+    }
+
+    #[test]
+    fn json_numbers_keep_their_text() {
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"a": 12345678901234567.89, "b": 0.1, "c": 1e3}"#).unwrap_or_default();
+        let read = |key: &str| serde_json::from_value::<Decimal>(value[key].clone()).map(|d| d.to_string()).ok();
+        assert_eq!(read("a").as_deref(), Some("12345678901234567.89"));
+        assert_eq!(read("b").as_deref(), Some("0.1"));
+        assert_eq!(read("c").as_deref(), Some("1000"));
     }
 }

@@ -64,7 +64,7 @@ mod decimal;
 mod entity;
 
 pub use crud::{AutoCrud, select};
-pub use decimal::Decimal;
+pub use decimal::{Decimal, DecimalError};
 pub use entity::{CreateInput, Entity, UpdateInput};
 pub use kwik_core::Context;
 

@@ -1,22 +1,29 @@
 //! Glue between poem-openapi query parameters and kwik-listing.
 
-use kwik_listing::{ListSchema, ListSpec, RawListQuery};
+use kwik_listing::{ListLimits, ListSchema, ListSpec, RawListQuery};
 
 use crate::state::AppState;
 
-/// Parses a list query against `schema`, with the app's cursor key. The largest `limit` is the
-/// schema's own when it sets one (`ListSchema::with_max_limit`), else `KWIK_LIST_MAX_LIMIT`.
+/// Parses a list query against `schema`, with the app's cursor key and the `KWIK_LIST_*` bounds.
+/// The largest `limit` is the schema's own when it sets one (`ListSchema::with_max_limit`), else
+/// `KWIK_LIST_MAX_LIMIT`.
 ///
 /// # Errors
 /// 422 for malformed `skip`/`limit`, 400 for fields outside the allow-list, bad filter values or
-/// cursors (see [`kwik_listing::parse`]).
+/// cursors, and requests over `KWIK_LIST_MAX_FILTERS`, `KWIK_LIST_MAX_SORT_FIELDS` or
+/// `KWIK_LIST_MAX_IN_VALUES` (see [`kwik_listing::parse_with_limits`]).
 pub fn list_spec(state: &AppState, schema: &'static ListSchema, raw: &RawListQuery) -> kwik_core::Result<ListSpec> {
-    let max_limit = if schema.max_limit == ListSchema::DEFAULT_MAX_LIMIT {
-        state.settings.list_max_limit
-    } else {
-        schema.max_limit
+    let settings = &state.settings;
+    let max_limit =
+        if schema.max_limit == ListSchema::DEFAULT_MAX_LIMIT { settings.list_max_limit } else { schema.max_limit };
+    let limits = ListLimits {
+        max_limit,
+        max_filters: settings.list_max_filters,
+        max_sort_fields: settings.list_max_sort_fields,
+        max_in_values: settings.list_max_in_values,
+        ..ListLimits::default()
     };
-    kwik_listing::parse_with_max_limit(raw, schema, &state.cursor_key, max_limit)
+    kwik_listing::parse_with_limits(raw, schema, &state.cursor_key, &limits)
 }
 
 /// Declares the list-query parameters of an operation and builds a [`RawListQuery`] from them.

@@ -119,6 +119,6 @@ pub use page::Paginated;
 pub use raw::RawListQuery;
 pub use schema::{FieldSpec, FieldType, ListSchema, describe};
 pub use spec::{
-    DEFAULT_LIMIT, Filter, FilterOp, ListSpec, MAX_IN_VALUES, Predicate, SortDirection, SortKey, parse,
-    parse_with_max_limit,
+    DEFAULT_LIMIT, Filter, FilterOp, ListLimits, ListSpec, MAX_IN_VALUES, Predicate, SortDirection, SortKey, parse,
+    parse_with_limits, parse_with_max_limit,
 };

@@ -12,8 +12,41 @@ use crate::value::{KeyValue, key_from_json, key_to_json, parse_bool, parse_typed
 
 /// The default page size (Kwik's).
 pub const DEFAULT_LIMIT: u64 = 100;
-/// The most values one `in` filter may list.
+/// The default of [`ListLimits::max_in_values`].
 pub const MAX_IN_VALUES: usize = 1000;
+
+/// What one list request may ask for, beyond Kwik (which bounds nothing). Every bound keeps a
+/// request's cost, memory and SQL size proportional to a small constant, whatever the client sends:
+/// the conditions are ANDed into the WHERE clause and SQLite refuses expression trees deeper than
+/// 1000, so an unbounded list of conditions would otherwise become a 500. Exceeding a bound is a 400
+/// naming it.
+///
+/// The HTTP layer fills this from the `KWIK_LIST_*` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListLimits {
+    /// The largest `limit` (422 `less_than_equal` above it). Default 1000.
+    pub max_limit: u64,
+    /// The most conditions: `filter` parameters plus the `filter_key`/`value` pair. Default 32.
+    pub max_filters: usize,
+    /// The most fields `sorting` may list, counted before repeated fields are merged. Default 8.
+    pub max_sort_fields: usize,
+    /// The most values all `in` filters of one request may list together. Default 1000.
+    pub max_in_values: usize,
+    /// The longest `cursor`, in bytes. Default 8192.
+    pub max_cursor_len: usize,
+}
+
+impl Default for ListLimits {
+    fn default() -> Self {
+        Self {
+            max_limit: ListSchema::DEFAULT_MAX_LIMIT,
+            max_filters: 32,
+            max_sort_fields: 8,
+            max_in_values: MAX_IN_VALUES,
+            max_cursor_len: cursor::MAX_CURSOR_LEN,
+        }
+    }
+}
 
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -188,8 +221,8 @@ pub fn parse(raw: &RawListQuery, schema: &'static ListSchema, key: &CursorKey) -
     parse_with_max_limit(raw, schema, key, schema.max_limit)
 }
 
-/// [`parse`] with another largest `limit` than the schema's (the HTTP layer applies the
-/// `KWIK_LIST_MAX_LIMIT` setting this way).
+/// [`parse`] with another largest `limit` than the schema's and the default [`ListLimits`]
+/// otherwise.
 ///
 /// # Errors
 /// As [`parse`], with `max_limit` in place of the schema's.
@@ -199,6 +232,23 @@ pub fn parse_with_max_limit(
     key: &CursorKey,
     max_limit: u64,
 ) -> Result<ListSpec> {
+    parse_with_limits(raw, schema, key, &ListLimits { max_limit, ..ListLimits::default() })
+}
+
+/// [`parse`] under explicit [`ListLimits`] (the HTTP layer applies the `KWIK_LIST_*` settings this
+/// way). The schema's own `max_limit` is not consulted: pass the one that applies.
+///
+/// # Errors
+/// As [`parse`]; and [`Error::InvalidListQuery`] (400) naming the bound when the request has more
+/// conditions, sort fields or `in` values, or a longer cursor, than `limits` allow. Bounds are
+/// checked before anything is parsed, so an oversized request costs no more than a small one.
+pub fn parse_with_limits(
+    raw: &RawListQuery,
+    schema: &'static ListSchema,
+    key: &CursorKey,
+    limits: &ListLimits,
+) -> Result<ListSpec> {
+    let max_limit = limits.max_limit;
     let primary_key = schema.field(schema.primary_key).ok_or_else(|| {
         Error::Internal(format!(
             "list schema of {} declares primary key '{}', which is not one of its fields",
@@ -215,6 +265,8 @@ pub fn parse_with_max_limit(
     if !issues.is_empty() {
         return Err(Error::Validation(issues));
     }
+
+    check_limits(raw, limits)?;
 
     let mut filters = Vec::new();
     if let (Some(name), Some(value)) = (raw.filter_key.as_deref(), raw.value.as_deref()) {
@@ -361,6 +413,48 @@ impl ListSpec {
     }
 }
 
+/// Refuses a request that asks for more than `limits` allow, before parsing any of it.
+fn check_limits(raw: &RawListQuery, limits: &ListLimits) -> Result<()> {
+    let conditions = raw.filter.len() + usize::from(raw.filter_key.is_some() && raw.value.is_some());
+    if conditions > limits.max_filters {
+        return Err(Error::InvalidListQuery(format!(
+            "Too many filter conditions: {conditions} (at most {})",
+            limits.max_filters
+        )));
+    }
+    let sort_fields = kwik_sorting(raw.sorting.as_deref().unwrap_or_default()).len();
+    if sort_fields > limits.max_sort_fields {
+        return Err(Error::InvalidListQuery(format!(
+            "Too many sort fields: {sort_fields} (at most {})",
+            limits.max_sort_fields
+        )));
+    }
+    let in_values: usize = raw
+        .filter
+        .iter()
+        .filter_map(|text| {
+            let mut parts = text.splitn(3, ':');
+            let (_, op, value) = (parts.next()?, parts.next()?, parts.next()?);
+            (op == FilterOp::In.as_str()).then(|| value.split(',').count())
+        })
+        .sum();
+    if in_values > limits.max_in_values {
+        return Err(Error::InvalidListQuery(format!(
+            "Too many values in 'in' filters: {in_values} (at most {} in all)",
+            limits.max_in_values
+        )));
+    }
+    if let Some(cursor) = raw.cursor.as_deref()
+        && cursor.len() > limits.max_cursor_len
+    {
+        return Err(Error::InvalidListQuery(format!(
+            "Invalid cursor: longer than {} characters",
+            limits.max_cursor_len
+        )));
+    }
+    Ok(())
+}
+
 fn filter_field(schema: &ListSchema, name: &str) -> Result<&'static FieldSpec> {
     schema
         .filterable_field(name)
@@ -419,14 +513,7 @@ fn parse_filter(schema: &ListSchema, text: &str) -> Result<Filter> {
         FilterOp::Lte => Predicate::Lte(typed(field, raw)?),
         FilterOp::Gt => Predicate::Gt(typed(field, raw)?),
         FilterOp::Gte => Predicate::Gte(typed(field, raw)?),
-        FilterOp::In => {
-            if raw.split(',').nth(MAX_IN_VALUES).is_some() {
-                return Err(Error::InvalidListQuery(format!(
-                    "Too many values for filter '{name}:in' (at most {MAX_IN_VALUES})"
-                )));
-            }
-            Predicate::In(raw.split(',').map(|item| typed(field, item)).collect::<Result<_>>()?)
-        }
+        FilterOp::In => Predicate::In(raw.split(',').map(|item| typed(field, item)).collect::<Result<_>>()?),
         FilterOp::Contains => Predicate::Contains(raw.to_owned()),
         FilterOp::IContains => Predicate::IContains(raw.to_owned()),
         FilterOp::StartsWith => Predicate::StartsWith(raw.to_owned()),

@@ -46,8 +46,8 @@ impl ListSpec {
     /// Adds only the filters (WHERE), for the `total` count: rows matching the filters, regardless of
     /// skip, limit and cursor.
     pub fn apply_filters(&self, select: &mut SelectStatement) {
-        for filter in &self.filters {
-            select.and_where(filter_expr(self.schema, filter));
+        if let Some(condition) = balanced_and(self.filters.iter().map(|f| filter_expr(self.schema, f)).collect()) {
+            select.and_where(condition);
         }
     }
 
@@ -68,6 +68,24 @@ impl ListSpec {
         // Unreachable: the primary key is last and never null, so `after(pk)` always exists.
         rest.unwrap_or_else(|| Expr::cust("1 = 0"))
     }
+}
+
+/// `exprs` ANDed as a balanced tree, built without recursion. A chain `a AND b AND c ...` is a tree
+/// as deep as it is long, in sea-query's renderer and in the database's parser (SQLite refuses
+/// depths over 1000); a balanced tree is only logarithmically deep.
+fn balanced_and(mut exprs: Vec<Expr>) -> Option<Expr> {
+    while exprs.len() > 1 {
+        let mut paired = Vec::with_capacity(exprs.len().div_ceil(2));
+        let mut rest = exprs.into_iter();
+        while let Some(left) = rest.next() {
+            paired.push(match rest.next() {
+                Some(right) => left.and(right),
+                None => left,
+            });
+        }
+        exprs = paired;
+    }
+    exprs.pop()
 }
 
 fn column(schema: &ListSchema, field: &FieldSpec) -> Expr {

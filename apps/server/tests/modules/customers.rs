@@ -219,3 +219,68 @@ async fn customer_seed_is_idempotent_and_exact() {
     let unknown = admin.get("/customers/99999").send().await;
     assert_detail(unknown, 404, "Entity customers with id=99999 does not exist").await;
 }
+
+/// POSTs a raw JSON body (so numbers keep their exact text: `json!` would go through `f64`).
+async fn post_raw(client: &kwik_testing::TestClient<'_>, body: String) -> poem::test::TestResponse {
+    client.post("/customers/").content_type("application/json").body(body).send().await
+}
+
+#[tokio::test]
+async fn credit_limit_json_numbers_are_never_rounded() {
+    let app = app().await;
+    let admin = app.as_admin().await;
+    // (JSON text of the value, what the API shows)
+    let cases = [
+        ("12345678901234567.89", "12345678901234567.89"),
+        ("1234567890123456789012345678", "1234567890123456789012345678"),
+        ("1.234567890123456789012345678", "1.234567890123456789012345678"),
+        ("-987654321098765432.0987654321", "-987654321098765432.0987654321"),
+        ("-0.0000000000000000000000000001", "-0.0000000000000000000000000001"),
+        ("0.1", "0.1"),
+        ("1e3", "1000"),
+        ("2.5E-3", "0.0025"),
+        ("-1.5e+2", "-150"),
+        (r#""12345678901234567.89""#, "12345678901234567.89"),
+        (r#""1e3""#, "1000"),
+    ];
+    for (n, (text, shown)) in cases.iter().enumerate() {
+        let body = format!(r#"{{"name": "Exact", "email": "exact{n}@example.com", "credit_limit": {text}}}"#);
+        let created = ok(post_raw(&admin, body).await).await;
+        assert_eq!(created["credit_limit"], *shown, "create with {text}");
+        let fetched = ok(admin.get(&format!("/customers/{}", id(&created))).send().await).await;
+        assert_eq!(fetched["credit_limit"], *shown, "read back {text}");
+        let updated = ok(admin
+            .put(&format!("/customers/{}", id(&created)))
+            .content_type("application/json")
+            .body(format!(r#"{{"credit_limit": {text}}}"#))
+            .send()
+            .await)
+        .await;
+        assert_eq!(updated["credit_limit"], *shown, "update with {text}");
+    }
+    let page = list(&admin, "/customers/", &[]).await;
+    let listed: Vec<&str> =
+        page["data"].as_array().unwrap().iter().map(|c| c["credit_limit"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = cases.iter().map(|(_, shown)| *shown).collect();
+    assert_eq!(listed, expected, "listed as stored");
+
+    // Values a decimal cannot hold exactly are refused at the field, never rounded.
+    let too_long = format!("1.{}", "1".repeat(300));
+    let refused = [
+        "0.12345678901234567890123456789",
+        "123456789012345678901234567890",
+        "1e40",
+        "1e-29",
+        too_long.as_str(),
+        r#""0.12345678901234567890123456789""#,
+        r#""1e999999999999""#,
+        r#""abc""#,
+        "true",
+    ];
+    for text in refused {
+        let body = format!(r#"{{"name": "Rounded", "email": "rounded@example.com", "credit_limit": {text}}}"#);
+        assert_validation(post_raw(&admin, body).await, &["body", "credit_limit"]).await;
+    }
+    let page = list(&admin, "/customers/", &[("filter", "email:eq:rounded@example.com")]).await;
+    assert_eq!(page["total"], 0, "nothing stored: {page}");
+}

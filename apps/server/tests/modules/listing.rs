@@ -342,3 +342,62 @@ async fn bad_list_queries_are_refused() {
     let page = list(&admin, "/projects/", &[("limit", "1000")]).await;
     assert_eq!(total(&page), 1);
 }
+
+/// `filter=name:eq:x` repeated `n` times, as a query string.
+fn repeated_filters(n: usize) -> String {
+    vec!["filter=name%3Aeq%3Ax"; n].join("&")
+}
+
+#[tokio::test]
+async fn oversized_list_queries_are_refused_and_the_server_keeps_answering() {
+    let app = app().await;
+    let admin = app.as_admin().await;
+    create_project(&admin, &json!({"name": "x"})).await;
+
+    // ~900 conditions used to overflow a worker's stack (debug) and 1,000-2,000 to give SQLite's
+    // 500 "Expression tree is too large". 4,000 is about what fits in the longest URI (64 KiB);
+    // `kwik-server`'s own test sends 10,000 over a socket.
+    let conditions = vec!["filter=id:eq:1"; 4000].join("&");
+    for collection in ["/projects/", "/users/", "/roles/", "/permissions/", "/customers/"] {
+        let response = admin.get(&format!("{collection}?{conditions}")).send().await;
+        let (status, body) = crate::common::sent(response).await;
+        assert_eq!(
+            (status, &body["detail"]),
+            (400, &json!("Too many filter conditions: 4000 (at most 32)")),
+            "{collection}"
+        );
+    }
+    let (status, body) = list_raw(&admin, "/projects/", &[("sorting", &vec!["name"; 9].join(","))]).await;
+    assert_eq!((status, &body["detail"]), (400, &json!("Too many sort fields: 9 (at most 8)")));
+    let many_values = vec!["1"; 600].join(",");
+    let in_filter = format!("id:in:{many_values}");
+    let (status, body) = list_raw(&admin, "/projects/", &[("filter", &in_filter), ("filter", &in_filter)]).await;
+    assert_eq!((status, &body["detail"]), (400, &json!("Too many values in 'in' filters: 1200 (at most 1000 in all)")));
+    let (status, body) = list_raw(&admin, "/projects/", &[("cursor", &"A".repeat(9000))]).await;
+    assert_eq!((status, &body["detail"]), (400, &json!("Invalid cursor: longer than 8192 characters")));
+
+    // At the bounds, the queries run (and match).
+    let page = ok(admin.get(&format!("/projects/?{}", repeated_filters(32))).send().await).await;
+    assert_eq!(total(&page), 1);
+    let page = list(&admin, "/projects/", &[("filter", &format!("id:in:{}", vec!["1"; 1000].join(",")))]).await;
+    assert!(total(&page) <= 1);
+    // The server still answers.
+    assert_eq!(total(&list(&admin, "/projects/", &[]).await), 1);
+}
+
+#[tokio::test]
+async fn the_where_clause_stays_shallow_at_the_largest_configurable_bound() {
+    // SQLite refuses expression trees deeper than 1000: 200 conditions of three comparisons each
+    // (a `contains` is a LIKE and an exact check) chained would reach ~600 ANDs; balanced they
+    // stay a few levels deep. Run on both databases.
+    let app = TestApp::with_settings(&[("KWIK_LIST_MAX_FILTERS", "200")], kwik_server::app::build).await;
+    let admin = app.as_admin().await;
+    create_project(&admin, &json!({"name": "needle in a haystack"})).await;
+    create_project(&admin, &json!({"name": "other"})).await;
+    let conditions = vec!["filter=name%3Acontains%3Aneedle"; 200].join("&");
+    let page = ok(admin.get(&format!("/projects/?{conditions}&sorting=name,id&cursor=")).send().await).await;
+    assert_eq!(total(&page), 1, "{page}");
+    let (status, body) =
+        crate::common::sent(admin.get(&format!("/projects/?{}", repeated_filters(201))).send().await).await;
+    assert_eq!((status, &body["detail"]), (400, &json!("Too many filter conditions: 201 (at most 200)")));
+}

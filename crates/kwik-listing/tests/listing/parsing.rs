@@ -267,9 +267,53 @@ fn in_lists_are_bounded() {
     let many = vec!["1"; kwik_listing::MAX_IN_VALUES + 1].join(",");
     let (status, detail) = fail(&ITEMS, &format!("filter=id:in:{many}"));
     assert_eq!(status, 400);
-    assert_eq!(detail, json!("Too many values for filter 'id:in' (at most 1000)"));
+    assert_eq!(detail, json!("Too many values in 'in' filters: 1001 (at most 1000 in all)"));
     let enough = vec!["1"; kwik_listing::MAX_IN_VALUES].join(",");
     assert_eq!(ok(&ITEMS, &format!("filter=id:in:{enough}")).filters().len(), 1);
+    // The bound is over all `in` filters together.
+    let half = vec!["1"; 501].join(",");
+    let (status, detail) = fail(&ITEMS, &format!("filter=id:in:{half}&filter=id:in:{half}"));
+    assert_eq!((status, detail), (400, json!("Too many values in 'in' filters: 1002 (at most 1000 in all)")));
+}
+
+#[test]
+fn conditions_sort_fields_and_cursors_are_bounded_before_parsing() {
+    let conditions = vec!["filter=nope:bad:x"; 33].join("&");
+    // Refused for their number, before the (invalid) field is even looked at.
+    assert_eq!(fail(&ITEMS, &conditions), (400, json!("Too many filter conditions: 33 (at most 32)")));
+    let conditions = vec!["filter=id:eq:1"; 31].join("&");
+    assert_eq!(
+        fail(&ITEMS, &format!("{conditions}&filter=id:eq:1&filter_key=id&value=1")),
+        (400, json!("Too many filter conditions: 33 (at most 32)"))
+    );
+    assert_eq!(ok(&ITEMS, &format!("{conditions}&filter_key=id&value=1")).filters().len(), 32);
+    assert_eq!(fail(&ITEMS, "sorting=id,id,id,id,id,id,id,id,id"), (400, json!("Too many sort fields: 9 (at most 8)")));
+    assert_eq!(ok(&ITEMS, "sorting=id,id,id,id,id,id,id,id").sort().len(), 1);
+    let long = "A".repeat(8193);
+    assert_eq!(fail(&ITEMS, &format!("cursor={long}")), (400, json!("Invalid cursor: longer than 8192 characters")));
+}
+
+#[test]
+fn limits_are_configurable() {
+    let key = kwik_listing::CursorKey::new("k");
+    let limits =
+        kwik_listing::ListLimits { max_filters: 2, max_sort_fields: 1, max_in_values: 3, ..Default::default() };
+    let parse = |q: &str| {
+        kwik_listing::parse_with_limits(&kwik_listing::RawListQuery::from_query_string(q), &ITEMS, &key, &limits)
+    };
+    assert!(parse("filter=id:eq:1&filter=id:eq:2").is_ok());
+    assert_eq!(
+        parse("filter=id:eq:1&filter=id:eq:2&filter=id:eq:3").err().map(|e| e.to_string()).as_deref(),
+        Some("Too many filter conditions: 3 (at most 2)")
+    );
+    assert_eq!(
+        parse("sorting=id,title").err().map(|e| e.to_string()).as_deref(),
+        Some("Too many sort fields: 2 (at most 1)")
+    );
+    assert_eq!(
+        parse("filter=id:in:1,2,3,4").err().map(|e| e.to_string()).as_deref(),
+        Some("Too many values in 'in' filters: 4 (at most 3 in all)")
+    );
 }
 
 #[test]
