@@ -6,8 +6,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
+/// An IP network (`10.0.0.0/8`, `fd00::/8`, or one address as `/32` / `/128`): the type of
+/// [`Settings::trusted_proxies`], from the `ipnet` crate.
+pub use ipnet::IpNet;
 use rand::Rng;
 
 /// Where the server runs; production refuses insecure defaults.
@@ -91,6 +96,7 @@ pub struct Argon2Settings {
 /// The framework's settings. Build with [`Settings::from_env`] (process environment) or
 /// [`Settings::from_vars`] (an explicit map, for tests and embedding).
 #[derive(Debug, Clone)]
+#[expect(clippy::struct_excessive_bools, reason = "each flag is one independent KWIK_* on/off variable")]
 pub struct Settings {
     /// `KWIK_APP_ENV`: `development` (default) or `production`.
     pub app_env: AppEnv,
@@ -111,7 +117,12 @@ pub struct Settings {
     /// `KWIK_REFRESH_TOKEN_EXPIRE_MINUTES`: refresh-token lifetime in minutes, default 43200 (30 days).
     pub refresh_token_expire_minutes: u32,
     /// `KWIK_BACKEND_CORS_ORIGINS`: allowed origins, comma list or JSON array; empty = CORS off.
+    /// `*` (any origin) is refused while [`Settings::backend_cors_allow_credentials`] is true.
     pub backend_cors_origins: Vec<String>,
+    /// `KWIK_BACKEND_CORS_ALLOW_CREDENTIALS`: CORS answers allow credentials
+    /// (`Access-Control-Allow-Credentials: true`), default true as in Kwik (FastAPI's
+    /// `CORSMiddleware(allow_credentials=True)`). Must be false for `KWIK_BACKEND_CORS_ORIGINS=*`.
+    pub backend_cors_allow_credentials: bool,
     /// `KWIK_BACKEND_GRACEFUL_TIMEOUT`: seconds in-flight requests get to finish on shutdown (30).
     pub backend_graceful_timeout: Duration,
     /// `KWIK_DEBUG`: default true in development, false in production.
@@ -139,17 +150,24 @@ pub struct Settings {
     /// `KWIK_REQUEST_TIMEOUT`: seconds a request may take before it is answered 503 (default 30;
     /// 0 disables).
     pub request_timeout: Option<Duration>,
-    /// `KWIK_RATE_LIMIT_ENABLED`: rate limiting on (default true).
+    /// `KWIK_RATE_LIMIT_ENABLED`: rate limiting on (default true); false turns off both the
+    /// general and the authentication limit.
     pub rate_limit_enabled: bool,
-    /// `KWIK_RATE_LIMIT_PER_MINUTE`: requests per minute per client address, every route (default 600).
-    pub rate_limit_per_minute: u32,
+    /// `KWIK_RATE_LIMIT_PER_MINUTE`: the general limit, requests per minute per client address on
+    /// every route. Opt-in: `None` (unset or `0`, the default) means no general limit, since one
+    /// client address often stands for many users (an office behind NAT, a batch job) and Kwik
+    /// clients must not see 429s in normal use. The authentication limit applies either way.
+    pub rate_limit_per_minute: Option<NonZeroU32>,
     /// `KWIK_AUTH_RATE_LIMIT_PER_MINUTE`: attempts per minute on login, refresh and password recovery,
     /// per client address and per account (default 10) — brute-force protection (OWASP
     /// Authentication Cheat Sheet).
     pub auth_rate_limit_per_minute: u32,
-    /// `KWIK_TRUSTED_PROXIES`: addresses of reverse proxies (comma list of IPs) whose
-    /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed; empty = none.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `KWIK_TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are
+    /// believed, a comma list of addresses (`10.0.0.2`, an exact address, is `10.0.0.2/32`) and
+    /// CIDR ranges (`10.0.0.0/8`, `fd00::/8`); empty = none. Kept in canonical form: host bits
+    /// cleared, and an IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) as its IPv4 range, since
+    /// peers are compared as [`IpAddr::to_canonical`] gives them.
+    pub trusted_proxies: Vec<IpNet>,
     /// `KWIK_RATE_LIMIT_STORAGE`: `memory` (default; counters per process) or `redis` (counters
     /// shared by every instance, in `KWIK_REDIS_URL`).
     pub rate_limit_storage: RateLimitStorage,
@@ -392,6 +410,18 @@ impl Parser {
         let access_token_expire_minutes = self.number("access_token_expire_minutes", 10_080u32, 1, 5_256_000);
         let refresh_token_expire_minutes = self.number("refresh_token_expire_minutes", 43_200u32, 1, 5_256_000);
         let backend_cors_origins = self.cors_origins();
+        let backend_cors_allow_credentials = self.boolean("backend_cors_allow_credentials", true);
+        if backend_cors_allow_credentials && backend_cors_origins.iter().any(|o| o == "*") {
+            self.fail(
+                "backend_cors_origins",
+                "'*' (any origin) cannot be combined with credentials (KWIK_BACKEND_CORS_ALLOW_CREDENTIALS=true, \
+                 the default): browsers refuse `Access-Control-Allow-Origin: *` on credentialed requests, and \
+                 reflecting every origin instead would let any web site call the API with a user's credentials; \
+                 expected the list of allowed origins (e.g. https://app.example.com), or \
+                 KWIK_BACKEND_CORS_ALLOW_CREDENTIALS=false to allow any origin without credentials"
+                    .to_owned(),
+            );
+        }
         let backend_graceful_timeout = self.seconds("backend_graceful_timeout", 30.0);
         let debug = self.boolean("debug", !production);
         let log_level = self.log_level();
@@ -420,7 +450,7 @@ impl Parser {
         let list_max_in_values = self.number("list_max_in_values", 1000usize, 1, 10_000);
         let request_timeout = Some(self.seconds("request_timeout", 30.0)).filter(|d| !d.is_zero());
         let rate_limit_enabled = self.boolean("rate_limit_enabled", true);
-        let rate_limit_per_minute = self.number("rate_limit_per_minute", 600u32, 1, 1_000_000);
+        let rate_limit_per_minute = NonZeroU32::new(self.number("rate_limit_per_minute", 0u32, 0, 1_000_000));
         let auth_rate_limit_per_minute = self.number("auth_rate_limit_per_minute", 10u32, 1, 1_000_000);
         let trusted_proxies = self.trusted_proxies();
         let rate_limit_storage = self.choice(
@@ -454,6 +484,7 @@ impl Parser {
             access_token_expire_minutes,
             refresh_token_expire_minutes,
             backend_cors_origins,
+            backend_cors_allow_credentials,
             backend_graceful_timeout,
             debug,
             log_level,
@@ -569,15 +600,20 @@ impl Parser {
         origins.into_iter().map(|o| o.trim_end_matches('/').to_owned()).collect()
     }
 
-    fn trusted_proxies(&mut self) -> Vec<std::net::IpAddr> {
+    fn trusted_proxies(&mut self) -> Vec<IpNet> {
         let Some(text) = self.get("trusted_proxies").map(str::to_owned) else { return Vec::new() };
         let mut proxies = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match part.parse() {
-                Ok(ip) => proxies.push(ip),
+            // An exact address, or a range parsed by `ipnet`.
+            let net = part.parse::<IpAddr>().map(IpNet::from).or_else(|_| part.parse::<IpNet>());
+            match net {
+                Ok(net) => proxies.push(canonical_net(net)),
                 Err(_) => self.fail(
                     "trusted_proxies",
-                    format!("'{part}' is not an IP address; expected a comma list such as 10.0.0.2,10.0.0.3"),
+                    format!(
+                        "'{part}' is not an IP address or CIDR range; expected a comma list such as \
+                         10.0.0.2,10.1.0.0/16,fd00::/8"
+                    ),
                 ),
             }
         }
@@ -638,6 +674,19 @@ impl Parser {
         }
         url.to_owned()
     }
+}
+
+/// `net` with its host bits cleared, and an IPv4-mapped IPv6 network (`::ffff:a.b.c.d/n`, n ≥ 96)
+/// as the IPv4 network it stands for, so that it matches peers in [`IpAddr::to_canonical`] form.
+fn canonical_net(net: IpNet) -> IpNet {
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && let Some(prefix) = v6.prefix_len().checked_sub(96)
+        && let Ok(mapped) = ipnet::Ipv4Net::new(v4, prefix)
+    {
+        return IpNet::V4(mapped.trunc());
+    }
+    net.trunc()
 }
 
 /// Turns a SQLAlchemy URI (Kwik's `SQLALCHEMY_DATABASE_URI`) into a sqlx URL:
@@ -727,8 +776,11 @@ mod tests {
     #[case("KWIK_API_V1_STR", "api/", "leading slash")]
     #[case("KWIK_POSTGRES_POOL_TIMEOUT", "soon", "number of seconds")]
     #[case("KWIK_BACKEND_GRACEFUL_TIMEOUT", "-1", "number of seconds")]
-    #[case("KWIK_TRUSTED_PROXIES", "10.0.0.1,proxy", "'proxy' is not an IP address")]
-    #[case("KWIK_RATE_LIMIT_PER_MINUTE", "0", "expected an integer from 1")]
+    #[case("KWIK_TRUSTED_PROXIES", "10.0.0.1,proxy", "'proxy' is not an IP address or CIDR range")]
+    #[case("KWIK_TRUSTED_PROXIES", "10.0.0.0/33", "'10.0.0.0/33' is not an IP address or CIDR range")]
+    #[case("KWIK_TRUSTED_PROXIES", "10.0.0.0/", "not an IP address or CIDR range")]
+    #[case("KWIK_RATE_LIMIT_PER_MINUTE", "-1", "expected an integer from 0 to 1000000")]
+    #[case("KWIK_BACKEND_CORS_ALLOW_CREDENTIALS", "sometimes", "expected true or false")]
     #[case("KWIK_REQUEST_TIMEOUT", "forever", "number of seconds")]
     #[case("KWIK_METRICS_TOKEN", "short", "at least 16 characters")]
     #[case("KWIK_RATE_LIMIT_STORAGE", "memcached", "expected one of: memory, redis")]
@@ -808,7 +860,61 @@ mod tests {
         assert!(!s.rate_limit_enabled);
         let defaults = load(&[]).unwrap();
         assert_eq!(defaults.request_timeout, Some(Duration::from_secs(30)));
-        assert_eq!((defaults.rate_limit_per_minute, defaults.auth_rate_limit_per_minute), (600, 10));
+        assert!(defaults.rate_limit_enabled);
+        assert_eq!(defaults.auth_rate_limit_per_minute, 10);
+    }
+
+    /// The general per-client limit is opt-in (issue 11): one address is often many users. The
+    /// authentication limit stays on by default.
+    #[test]
+    fn the_general_rate_limit_is_opt_in() {
+        assert_eq!(load(&[]).unwrap().rate_limit_per_minute, None);
+        assert_eq!(load(&[("KWIK_RATE_LIMIT_PER_MINUTE", "0")]).unwrap().rate_limit_per_minute, None);
+        assert_eq!(load(&[("KWIK_RATE_LIMIT_PER_MINUTE", "600")]).unwrap().rate_limit_per_minute, NonZeroU32::new(600));
+    }
+
+    #[rstest]
+    #[case("10.0.0.2", "10.0.0.2/32")]
+    #[case("10.1.0.0/16", "10.1.0.0/16")]
+    #[case("10.1.2.3/16", "10.1.0.0/16")]
+    #[case("fd00::/8", "fd00::/8")]
+    #[case("::1", "::1/128")]
+    #[case("::ffff:10.0.0.2", "10.0.0.2/32")]
+    #[case("::ffff:10.0.0.0/104", "10.0.0.0/8")]
+    fn trusted_proxies_take_addresses_and_ranges(#[case] value: &str, #[case] expected: &str) {
+        let s = load(&[("KWIK_TRUSTED_PROXIES", value)]).unwrap();
+        assert_eq!(s.trusted_proxies, [expected.parse::<IpNet>().unwrap()]);
+    }
+
+    #[test]
+    fn trusted_proxies_mix_addresses_and_ranges() {
+        let s = load(&[("KWIK_TRUSTED_PROXIES", " 10.0.0.2, 172.16.0.0/12 ,fd00::/8")]).unwrap();
+        let contains = |ip: &str| s.trusted_proxies.iter().any(|net| net.contains(&ip.parse::<IpAddr>().unwrap()));
+        assert!(contains("10.0.0.2") && contains("172.31.255.255") && contains("fd12::1"));
+        assert!(!contains("10.0.0.3") && !contains("172.32.0.1") && !contains("fe80::1"));
+    }
+
+    /// `*` with credentials would reflect every origin with `Access-Control-Allow-Credentials`
+    /// (browsers forbid the literal `*` there): refused at start-up, naming both variables.
+    #[rstest]
+    #[case(&[("KWIK_BACKEND_CORS_ORIGINS", "*")])]
+    #[case(&[("KWIK_BACKEND_CORS_ORIGINS", "https://a.example.com, *")])]
+    #[case(&[("KWIK_BACKEND_CORS_ORIGINS", r#"["*"]"#), ("KWIK_BACKEND_CORS_ALLOW_CREDENTIALS", "true")])]
+    fn any_origin_with_credentials_is_refused(#[case] vars: &[(&str, &str)]) {
+        let err = load(vars).unwrap_err();
+        let errors = err.errors();
+        assert_eq!(errors.len(), 1, "{err}");
+        assert_eq!(errors[0].variable, "KWIK_BACKEND_CORS_ORIGINS");
+        assert!(errors[0].message.contains("KWIK_BACKEND_CORS_ALLOW_CREDENTIALS"), "{}", errors[0].message);
+        assert!(errors[0].message.contains("cannot be combined with credentials"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn any_origin_without_credentials_is_accepted() {
+        let s = load(&[("KWIK_BACKEND_CORS_ORIGINS", "*"), ("KWIK_BACKEND_CORS_ALLOW_CREDENTIALS", "false")]).unwrap();
+        assert_eq!(s.backend_cors_origins, ["*"]);
+        assert!(!s.backend_cors_allow_credentials);
+        assert!(load(&[]).unwrap().backend_cors_allow_credentials, "Kwik's default");
     }
 
     #[test]

@@ -201,7 +201,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
                 service
                     .around(move |ep, req| rename_path_errors(ep, req, path_names.clone(), prefix_for_names.clone())),
             );
-        let cors = cors(&self.state.settings.backend_cors_origins);
+        let cors = cors(&self.state.settings.backend_cors_origins, self.state.settings.backend_cors_allow_credentials);
         let routes = match (&protection.metrics, &self.state.settings.metrics_token) {
             (Some(metrics), Some(token)) => {
                 let (metrics, token) = (metrics.clone(), token.expose().to_owned());
@@ -254,18 +254,25 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
 }
 
 /// CORS from `KWIK_BACKEND_CORS_ORIGINS` (Kwik's setting; off when empty). Like Kwik's
-/// (FastAPI's `CORSMiddleware`): the listed origins, any method and header, credentials allowed;
-/// `*` allows any origin.
-fn cors(origins: &[String]) -> Option<poem::middleware::Cors> {
+/// (FastAPI's `CORSMiddleware`): the listed origins, any method and header, credentials allowed
+/// unless `KWIK_BACKEND_CORS_ALLOW_CREDENTIALS=false`; `*` allows any origin, and only without
+/// credentials (the settings refuse the combination; poem answers `*` by echoing the origin, which
+/// with credentials would let every site act with a user's credentials).
+fn cors(origins: &[String], allow_credentials: bool) -> Option<poem::middleware::Cors> {
     if origins.is_empty() {
         return None;
     }
+    let any_origin = origins.iter().any(|o| o == "*");
+    if any_origin && allow_credentials {
+        // Only reachable with hand-built settings: `Settings::from_env` refuses it.
+        tracing::error!("KWIK_BACKEND_CORS_ORIGINS=* with credentials: credentials are not allowed");
+    }
     // Browsers may read the request id (to report problems) and when to retry after a 429/503.
     let cors = poem::middleware::Cors::new()
-        .allow_credentials(true)
+        .allow_credentials(allow_credentials && !any_origin)
         .max_age(600)
         .expose_headers([crate::protection::REQUEST_ID, "retry-after"]);
-    Some(if origins.iter().any(|o| o == "*") { cors } else { cors.allow_origins(origins.iter().map(String::as_str)) })
+    Some(if any_origin { cors } else { cors.allow_origins(origins.iter().map(String::as_str)) })
 }
 
 /// The first socket address an acceptor listens on.

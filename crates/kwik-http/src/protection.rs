@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kwik_core::settings::IpNet;
 use kwik_core::{Error, Settings};
 use poem::http::{HeaderValue, Method, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -27,7 +28,7 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'u
 /// Rate limiters and the proxy trust list, built once from the settings.
 pub(crate) struct Protection {
     limits: Limits,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<IpNet>,
     auth_paths: [String; 3],
     https: bool,
     timeout: Option<Duration>,
@@ -42,9 +43,10 @@ impl Protection {
         let prefix = &settings.api_v1_str;
         Self {
             limits: Limits::new(settings),
-            // Compared in canonical form: on a dual-stack listener an IPv4 proxy connects as
+            // Canonical ranges (the settings map IPv4-mapped ranges to IPv4), matched against
+            // canonical addresses: on a dual-stack listener an IPv4 proxy connects as
             // `::ffff:a.b.c.d`.
-            trusted_proxies: settings.trusted_proxies.iter().map(IpAddr::to_canonical).collect(),
+            trusted_proxies: settings.trusted_proxies.clone(),
             auth_paths: [
                 format!("{prefix}/login/access-token"),
                 format!("{prefix}/login/refresh"),
@@ -65,11 +67,17 @@ impl Protection {
         }
     }
 
+    /// Whether `ip` (in canonical form) is a trusted proxy: an exact address or inside a range
+    /// of `KWIK_TRUSTED_PROXIES`.
+    fn is_trusted(&self, ip: &IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(ip))
+    }
+
     /// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
     /// address of `X-Forwarded-For` that is not a trusted proxy.
     fn client_ip(&self, req: &Request) -> Option<IpAddr> {
         let peer = peer(req)?;
-        if !self.trusted_proxies.contains(&peer) {
+        if !self.is_trusted(&peer) {
             return Some(peer);
         }
         let forwarded: Vec<String> = req
@@ -81,7 +89,7 @@ impl Protection {
             .collect();
         for part in forwarded.iter().rev() {
             match part.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
-                Ok(ip) if self.trusted_proxies.contains(&ip) => {}
+                Ok(ip) if self.is_trusted(&ip) => {}
                 Ok(ip) => return Some(ip),
                 Err(_) => break,
             }
@@ -162,7 +170,7 @@ impl Protection {
 
     fn secure_transport(&self, req: &Request) -> bool {
         self.https
-            || (peer(req).is_some_and(|ip| self.trusted_proxies.contains(&ip))
+            || (peer(req).is_some_and(|ip| self.is_trusted(&ip))
                 && req.headers().get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")))
     }
 }

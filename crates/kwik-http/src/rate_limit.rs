@@ -47,11 +47,12 @@ pub(crate) enum Limits {
 }
 
 impl Limits {
-    /// Limits from the settings; both buckets off when `KWIK_RATE_LIMIT_ENABLED=false`.
+    /// Limits from the settings; both buckets off when `KWIK_RATE_LIMIT_ENABLED=false`, the
+    /// general one also while `KWIK_RATE_LIMIT_PER_MINUTE` is unset (opt-in).
     pub(crate) fn new(settings: &Settings) -> Self {
-        let per_minute = |n: u32| if settings.rate_limit_enabled { NonZeroU32::new(n) } else { None };
-        let (general, auth) =
-            (per_minute(settings.rate_limit_per_minute), per_minute(settings.auth_rate_limit_per_minute));
+        let enabled = settings.rate_limit_enabled;
+        let general = settings.rate_limit_per_minute.filter(|_| enabled);
+        let auth = NonZeroU32::new(settings.auth_rate_limit_per_minute).filter(|_| enabled);
         match settings.rate_limit_storage {
             RateLimitStorage::Memory => Limits::Memory(Box::new(MemoryLimits {
                 general: general.map(|n| RateLimiter::keyed(governor::Quota::per_minute(n))),

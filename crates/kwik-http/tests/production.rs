@@ -775,6 +775,46 @@ async fn without_cors_origins_there_are_no_cors_headers_at_all() {
     assert_eq!(answers[1].status, 200);
 }
 
+/// `*` with credentials would echo every origin with `Access-Control-Allow-Credentials: true`,
+/// letting any site call the API with a user's credentials (issue 11): start-up refuses it,
+/// naming both variables. `*` without credentials answers any origin, never with credentials.
+#[tokio::test]
+async fn any_origin_is_served_only_without_credentials() {
+    let refused = kwik_core::Settings::from_vars([("KWIK_BACKEND_CORS_ORIGINS", "*")]).expect_err("refused");
+    let message = refused.to_string();
+    assert!(
+        message.contains("KWIK_BACKEND_CORS_ORIGINS") && message.contains("KWIK_BACKEND_CORS_ALLOW_CREDENTIALS"),
+        "{message}"
+    );
+
+    let served = serve(&[("KWIK_BACKEND_CORS_ORIGINS", "*"), ("KWIK_BACKEND_CORS_ALLOW_CREDENTIALS", "false")]).await;
+    let anywhere = "https://anywhere.example.net";
+    let preflight = served
+        .http
+        .request(reqwest::Method::OPTIONS, served.url("/api/v1/users/"))
+        .header("origin", anywhere)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .expect("the server answers");
+    let preflight = answer_http(preflight).await;
+    assert_eq!(preflight.status, 200, "{preflight:?}");
+    assert_eq!(preflight.header("access-control-allow-origin"), Some(anywhere));
+    assert_eq!(preflight.header("access-control-allow-credentials"), None, "{preflight:?}");
+    let simple = served.get("/health/live", &[("origin", anywhere)]).await;
+    assert_eq!(simple.status, 200);
+    assert_eq!(simple.header("access-control-allow-origin"), Some(anywhere));
+    assert_eq!(simple.header("access-control-allow-credentials"), None, "{simple:?}");
+
+    // Listed origins may go without credentials too.
+    let listed =
+        serve(&[("KWIK_BACKEND_CORS_ORIGINS", ORIGIN), ("KWIK_BACKEND_CORS_ALLOW_CREDENTIALS", "false")]).await;
+    let answer = listed.get("/health/live", &[("origin", ORIGIN)]).await;
+    assert_eq!(answer.header("access-control-allow-origin"), Some(ORIGIN));
+    assert_eq!(answer.header("access-control-allow-credentials"), None);
+}
+
 // =============================================================================================
 // Rate limits
 // =============================================================================================
@@ -900,6 +940,36 @@ async fn rate_limits_can_be_turned_off() {
     assert_eq!(ok.status, 200, "{}", ok.text);
 }
 
+/// The general per-client limit is opt-in (issue 11): one address is often many people (an
+/// office behind NAT) or one busy batch job, and a Kwik client's normal traffic must not see
+/// 429s. With rate limits on as in production and nothing else set, 1000 requests from one
+/// client get none, while the authentication limit (10 a minute) still refuses the 11th login.
+#[rstest]
+#[case::memory(Storage::Memory)]
+#[case::redis(Storage::Redis)]
+#[tokio::test]
+async fn one_client_is_not_throttled_by_default_but_its_login_attempts_are(#[case] storage: Storage) {
+    let Some(served) = limited_serve(storage, &[]).await else { return };
+    let paths = ["/health/live", "/api/v1/users/", "/api/v1/nowhere", "/api/v1/probe/slow?ms=0"];
+    let mut throttled = 0;
+    for i in 0..1000 {
+        let path = paths[i % paths.len()];
+        let response = served.http.get(served.url(path)).send().await.expect("the server answers");
+        if response.status() == 429 {
+            throttled += 1;
+        }
+    }
+    assert_eq!(throttled, 0, "429s among 1000 ordinary requests from one client");
+
+    for attempt in 1..=10 {
+        let failed = served.login(ADMIN_EMAIL, "").await;
+        assert_eq!(failed.status, 401, "attempt {attempt}: {}", failed.text);
+    }
+    served.login(ADMIN_EMAIL, "").await.assert_too_many("11th login attempt in a minute");
+    // Everything else is still served.
+    assert_eq!(served.get("/health/live", &[]).await.status, 200);
+}
+
 #[rstest]
 #[case::memory(Storage::Memory)]
 #[case::redis(Storage::Redis)]
@@ -956,6 +1026,63 @@ async fn an_ipv4_proxy_is_trusted_on_a_dual_stack_listener() {
     get("203.0.113.1").await.assert_too_many("the same client behind the proxy");
     // Another client behind the proxy has its own bucket: the forwarded address was used.
     assert_eq!(get("203.0.113.2").await.status, 200);
+}
+
+/// `KWIK_TRUSTED_PROXIES` takes CIDR ranges besides exact addresses (issue 11): load balancers
+/// change addresses within their subnet.
+#[tokio::test]
+async fn trusted_proxies_may_be_given_as_cidr_ranges() {
+    let limit = ("KWIK_RATE_LIMIT_PER_MINUTE", "1");
+    let behind_proxy = serve(&[ENABLED, limit, ("KWIK_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.0/8")]).await;
+    let from = |ip: &'static str| [("x-forwarded-for", ip), ("x-forwarded-proto", "https")];
+    let first = behind_proxy.get("/health/live", &from("203.0.113.1")).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("strict-transport-security"), Some(HSTS), "the proxy's X-Forwarded-Proto is believed");
+    behind_proxy.get("/health/live", &from("203.0.113.1")).await.assert_too_many("203.0.113.1, second");
+    // Another client behind the proxy has its own bucket: the forwarded address was used...
+    assert_eq!(behind_proxy.get("/health/live", &from("203.0.113.2")).await.status, 200);
+    // ... and a hop through another proxy of a trusted range is skipped to find the client.
+    behind_proxy
+        .get("/health/live", &from("203.0.113.2, 10.20.30.40"))
+        .await
+        .assert_too_many("203.0.113.2 behind two proxies of the ranges");
+    assert_eq!(behind_proxy.get("/health/live", &from("203.0.113.3, 10.20.30.40")).await.status, 200);
+    // An address next to a range is not in it: 11.0.0.1 is the client, not a proxy.
+    assert_eq!(behind_proxy.get("/health/live", &from("203.0.113.4, 11.0.0.1")).await.status, 200);
+    behind_proxy.get("/health/live", &from("11.0.0.1")).await.assert_too_many("11.0.0.1 was the client");
+
+    // Ranges and addresses that do not hold the peer 127.0.0.1: the headers are ignored.
+    let elsewhere = serve(&[ENABLED, limit, ("KWIK_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.2, 128.0.0.0/1")]).await;
+    let direct = elsewhere.get("/health/live", &from("203.0.113.1")).await;
+    assert_eq!(direct.status, 200);
+    assert_eq!(direct.header("strict-transport-security"), None);
+    elsewhere.get("/health/live", &from("203.0.113.2")).await.assert_too_many("X-Forwarded-For ignored");
+}
+
+/// On a dual-stack listener an IPv4 proxy connects as `::ffff:127.0.0.1`: it is inside an IPv4
+/// range, and inside the same range written IPv4-mapped.
+#[rstest]
+#[case::ipv4_range("127.0.0.0/8")]
+#[case::mapped_range("::ffff:127.0.0.0/104")]
+#[tokio::test]
+async fn an_ipv4_proxy_is_in_its_range_on_a_dual_stack_listener(#[case] range: &str) {
+    let served = serve(&[
+        ENABLED,
+        ("KWIK_RATE_LIMIT_PER_MINUTE", "1"),
+        ("KWIK_TRUSTED_PROXIES", range),
+        ("KWIK_BACKEND_HOST", "::"),
+    ])
+    .await;
+    let url = format!("http://127.0.0.1:{}/health/live", served.addr.port());
+    let get = |client: &'static str| {
+        let request = served.http.get(&url).header("x-forwarded-for", client).header("x-forwarded-proto", "https");
+        async move { answer_http(request.send().await.expect("the server answers over IPv4")).await }
+    };
+    let first = get("203.0.113.1").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("strict-transport-security"), Some(HSTS), "{range}: the proxy is trusted");
+    get("203.0.113.1").await.assert_too_many("the same client behind the proxy");
+    assert_eq!(get("203.0.113.2").await.status, 200, "{range}: the forwarded address was used");
 }
 
 #[rstest]
@@ -1170,6 +1297,77 @@ async fn oversize_bodies_are_413_json_over_a_real_socket() {
         assert_eq!(raw_status(&response), 413, "{path}: {response}");
         assert_eq!(raw_body(&response)["code"], "payload_too_large", "{path}");
     }
+}
+
+/// A chunked body over the limit is answered exactly as one announced by `Content-Length`: 413
+/// with the same JSON (issue 11), with rate limits on (authentication routes read the body in
+/// the limiter) and off, on a kept-alive connection, and when the body is far larger than the
+/// limit so that the server answers while the client is still sending.
+#[rstest]
+#[case::limits_on(true)]
+#[case::limits_off(false)]
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_413_like_a_declared_one(#[case] limits: bool) {
+    let enabled = ("KWIK_RATE_LIMIT_ENABLED", if limits { "true" } else { "false" });
+    // Attempts count before the body is read: room for all of them.
+    let attempts = ("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "1000");
+    let served = serve(&[enabled, attempts, ("KWIK_MAX_BODY_BYTES", "1024")]).await;
+    for (path, content_type) in [
+        ("/api/v1/login/access-token", FORM),
+        ("/api/v1/login/password-recovery", "application/json"),
+        ("/api/v1/users/", "application/json"),
+        ("/api/v1/nowhere", "text/plain"),
+    ] {
+        for size in [1025, 4096, 4 * 1024 * 1024] {
+            let body = "a".repeat(size);
+            let head = format!("POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n");
+            let declared = format!("{head}Content-Length: {size}\r\n\r\n{body}");
+            let chunks = body.as_bytes().chunks(1000).fold(String::new(), |mut out, c| {
+                let _ = write!(out, "{:x}\r\n{}\r\n", c.len(), String::from_utf8_lossy(c));
+                out
+            });
+            let chunked = format!("{head}Transfer-Encoding: chunked\r\n\r\n{chunks}0\r\n\r\n");
+            let declared = streamed_exchange(served.addr, declared.into_bytes()).await;
+            let chunked = streamed_exchange(served.addr, chunked.into_bytes()).await;
+            let what = format!("{path}, {size} bytes, rate limits {limits}");
+            assert_eq!(raw_status(&declared), 413, "{what}, Content-Length: {declared}");
+            assert_eq!(raw_status(&chunked), 413, "{what}, chunked: {chunked}");
+            assert_eq!(
+                raw_body(&chunked),
+                json!({"detail": "Request body too large (limit 1024 bytes)", "code": "payload_too_large"}),
+                "{what}"
+            );
+            assert_eq!(raw_body(&chunked), raw_body(&declared), "{what}");
+        }
+    }
+}
+
+/// Like [`raw_exchange`] on a kept-alive connection, but the request is written by another task:
+/// the server may answer (and stop reading) before the client has sent everything.
+async fn streamed_exchange(addr: SocketAddr, request: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    let writing = tokio::spawn(async move {
+        // A write error is the server closing a connection it stopped reading: fine.
+        let _ = writer.write_all(&request).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    });
+    let mut received = Vec::new();
+    let read = async {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut chunk).await
+            && n > 0
+        {
+            received.extend_from_slice(&chunk[..n]);
+            if response_complete(&received) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
+    writing.abort();
+    String::from_utf8_lossy(&received).into_owned()
 }
 
 #[tokio::test]
