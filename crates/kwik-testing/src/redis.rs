@@ -6,12 +6,12 @@ pub const TEST_REDIS_URL: &str = "KWIK_TEST_REDIS_URL";
 
 /// Settings that keep rate-limit counters in the test Redis, under a key prefix no other app
 /// uses (`kwik-test:<uuid>:`), so tests running at the same time, and earlier runs, never share
-/// counters. `None` when `KWIK_TEST_REDIS_URL` is not set: such a test should say it is skipped
-/// and return.
+/// counters. `None` when `KWIK_TEST_REDIS_URL` is not set: such a test should record the skip
+/// with [`skip_missing`](crate::skip_missing) (a failure when `CI` is set) and return.
 ///
-/// ```
+/// ```no_run
 /// let Some(redis) = kwik_testing::redis_rate_limit_settings() else {
-///     eprintln!("skipped: KWIK_TEST_REDIS_URL is not set");
+///     kwik_testing::skip_missing("KWIK_TEST_REDIS_URL is not set");
 ///     return;
 /// };
 /// let vars: Vec<(&str, &str)> = redis.iter().map(|(k, v)| (*k, v.as_str())).collect();
