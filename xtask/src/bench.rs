@@ -77,7 +77,7 @@ pub struct BenchArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Server {
+pub(crate) enum Server {
     Kwik,
     Baseline,
 }
@@ -348,7 +348,7 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // Servers.
 
-fn kwik_env(db_url: &str, argon2: &[(&str, u32)]) -> Vec<(String, String)> {
+pub(crate) fn kwik_env(db_url: &str, argon2: &[(&str, u32)]) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
         ("KWIK_DATABASE_URL".into(), db_url.into()),
         ("KWIK_SECRET_KEY".into(), SECRET_KEY.into()),
@@ -362,14 +362,14 @@ fn kwik_env(db_url: &str, argon2: &[(&str, u32)]) -> Vec<(String, String)> {
 }
 
 /// A server process, stopped when dropped.
-struct Running {
+pub(crate) struct Running {
     server: Server,
     child: Option<Child>,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Running {
-    fn start(
+    pub(crate) fn start(
         server: Server,
         bin: &Path,
         kwik_env: &[(String, String)],
@@ -462,7 +462,7 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free port: {e}"))
 }
 
-fn login(port: u16) -> Result<String, String> {
+pub(crate) fn login(port: u16) -> Result<String, String> {
     let body = format!("username={}&password={ADMIN_PASSWORD}", ADMIN_EMAIL.replace('@', "%40"));
     let (status, body) = http(
         port,
@@ -1149,7 +1149,7 @@ fn mark(ok: bool) -> &'static str {
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
         Some(dir) => root.join(dir),

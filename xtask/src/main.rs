@@ -1,10 +1,14 @@
 //! Project automation. `cargo xtask test` runs the whole check, as CI does:
 //! fmt, clippy, the test suite on SQLite, the test suite on PostgreSQL, docs, and the OpenAPI
 //! snapshot check; it ends with a summary and the line `N passed, N failed`.
+//! It also validates the generated document with `openapi-spec-validator` and, except with
+//! `--quick`, runs schemathesis against a live server (`conformance.rs`).
 //! `cargo xtask openapi` rewrites the committed snapshot (`docs/openapi.json`).
+//! `cargo xtask schemathesis` runs the validator and schemathesis alone.
 //! `cargo xtask bench` runs the load benchmarks (`docs/benchmarks.md`).
 
 mod bench;
+mod conformance;
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -26,9 +30,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// fmt, clippy, tests on SQLite and PostgreSQL, docs, OpenAPI snapshot.
+    /// fmt, clippy, tests on SQLite and PostgreSQL, docs, OpenAPI snapshot, OpenAPI validator,
+    /// schemathesis.
     Test {
-        /// Skip fmt, clippy and docs (tests and snapshot only).
+        /// Skip fmt, clippy, docs and schemathesis (tests, snapshot and validator only).
         #[arg(long)]
         quick: bool,
         /// Extra arguments passed to `cargo test` (e.g. a test name filter).
@@ -37,11 +42,13 @@ enum Task {
     },
     /// Regenerate the committed OpenAPI snapshot.
     Openapi,
+    /// Validate the OpenAPI document and run schemathesis against a live server (as `test` does).
+    Schemathesis,
     /// Load benchmarks of kwik-server beside a raw poem + sqlx baseline (needs wrk and PostgreSQL).
     Bench(bench::BenchArgs),
 }
 
-struct Step {
+pub(crate) struct Step {
     name: String,
     ok: bool,
     seconds: f64,
@@ -56,6 +63,7 @@ fn main() -> ExitCode {
     match cli.task {
         Task::Test { quick, cargo_args } => test(&root, quick, &cargo_args),
         Task::Bench(args) => bench::run(&root, &args),
+        Task::Schemathesis => summarize(&conformance::steps(&root, false)),
         Task::Openapi => match generate_spec(&root) {
             Ok(spec) => match std::fs::write(root.join(SNAPSHOT), spec) {
                 Ok(()) => {
@@ -79,7 +87,7 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
 }
 
@@ -160,9 +168,15 @@ fn test(root: &Path, quick: bool, cargo_args: &[String]) -> ExitCode {
         ));
     }
     steps.push(check_snapshot(root));
+    steps.extend(conformance::steps(root, quick));
 
+    summarize(&steps)
+}
+
+/// Prints the summary of `steps` and the line `N passed, N failed`.
+fn summarize(steps: &[Step]) -> ExitCode {
     println!("\n== summary ==");
-    for step in &steps {
+    for step in steps {
         let status = if step.ok { "ok  " } else { "FAIL" };
         let counts = if step.passed + step.failed > 0 {
             format!(" ({} passed, {} failed)", step.passed, step.failed)
@@ -241,7 +255,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn generate_spec(root: &Path) -> Result<String, String> {
+pub(crate) fn generate_spec(root: &Path) -> Result<String, String> {
     let output = cargo()
         .current_dir(root)
         .args(["run", "--quiet", "-p", "kwik-server", "--", "openapi"])

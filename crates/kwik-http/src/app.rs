@@ -145,9 +145,11 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
             .server(settings.api_v1_str.clone())
     }
 
-    /// The OpenAPI document as JSON (what `GET {prefix}/openapi.json` serves).
+    /// The OpenAPI document as JSON (what `GET {prefix}/openapi.json` serves): poem-openapi's,
+    /// with the finishing touches it cannot express itself (empty OAuth2 `scopes`, `nullable`
+    /// optional properties; see `spec.rs`).
     pub fn spec_json(&self) -> String {
-        self.openapi().spec()
+        crate::spec::finish(&self.openapi().spec())
     }
 
     /// Runs migrations (framework sets, then each module's), then the start-up hooks
@@ -183,17 +185,19 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     pub fn endpoint(&self) -> impl Endpoint<Output = Response> + 'static {
         let service = self.openapi();
         let prefix = self.state.settings.api_v1_str.clone();
-        let path_names = Arc::new(PathNames::from_spec(&service.spec()));
+        let raw_spec = service.spec();
+        let spec = crate::spec::finish(&raw_spec);
+        let path_names = Arc::new(PathNames::from_spec(&raw_spec));
         let protection = Arc::new(Protection::new(&self.state.settings, path_names.clone()));
         let guarded = protection.clone();
         let prefix_for_names: Arc<str> = Arc::from(prefix.as_str());
         let max_body = self.state.settings.max_body_bytes;
         let routes = Route::new()
-            .at(format!("{prefix}/openapi.json"), service.spec_endpoint())
-            .at(format!("{prefix}/openapi.yaml"), service.spec_endpoint_yaml())
-            .nest("/docs", service.swagger_ui())
-            .nest("/scalar", service.scalar())
-            .nest("/redoc", service.redoc())
+            .at(format!("{prefix}/openapi.json"), spec_endpoint(&spec))
+            .at(format!("{prefix}/openapi.yaml"), spec_yaml_endpoint(&spec))
+            .nest("/docs", with_page(service.swagger_ui(), service.swagger_ui_html().replacen(&raw_spec, &spec, 1)))
+            .nest("/scalar", with_page(service.scalar(), service.scalar_html().replacen(&raw_spec, &spec, 1)))
+            .nest("/redoc", with_page(service.redoc(), service.redoc_html().replacen(&raw_spec, &spec, 1)))
             .at("/health/live", get(live))
             .at("/health/ready", get(ready))
             .nest(
@@ -251,6 +255,40 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         self.state.db.close().await;
         result
     }
+}
+
+/// `GET {prefix}/openapi.json`: the finished document.
+fn spec_endpoint(spec: &str) -> impl Endpoint<Output = Response> + 'static {
+    let spec: Arc<str> = Arc::from(spec);
+    poem::endpoint::make_sync(move |_| {
+        Response::builder().content_type("application/json").body(spec.as_bytes().to_vec())
+    })
+}
+
+/// `GET {prefix}/openapi.yaml`: the finished document as YAML.
+fn spec_yaml_endpoint(spec: &str) -> impl Endpoint<Output = Response> + 'static {
+    let yaml: Arc<str> = Arc::from(crate::spec::to_yaml(spec).unwrap_or_default());
+    poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type("application/x-yaml")
+            .header("Content-Disposition", "inline; filename=\"spec.yaml\"")
+            .body(yaml.as_bytes().to_vec())
+    })
+}
+
+/// A docs UI whose page embeds the finished document (poem-openapi's page embeds its own);
+/// the UI's other routes (Swagger UI's OAuth2 receiver) are served as they are.
+fn with_page(ui: impl Endpoint + 'static, page: String) -> impl Endpoint<Output = Response> + 'static {
+    let page: Arc<str> = Arc::from(page);
+    ui.around(move |ep, req| {
+        let page = page.clone();
+        async move {
+            if matches!(req.uri().path(), "" | "/") {
+                return Ok(poem::web::Html(page.to_string()).into_response());
+            }
+            Ok(ep.call(req).await?.into_response())
+        }
+    })
 }
 
 /// CORS from `KWIK_BACKEND_CORS_ORIGINS` (Kwik's setting; off when empty). Like Kwik's

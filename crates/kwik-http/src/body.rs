@@ -94,10 +94,24 @@ fn parse_json_value(bytes: &[u8]) -> Result<Value, Error> {
 }
 
 /// Reports every required property of `T`'s schema that the object lacks, at once (serde would
-/// stop at the first), as FastAPI does: one `missing` issue per field.
+/// stop at the first), as FastAPI does: one `missing` issue per field. A body that is not a JSON
+/// object where `T` is one is refused as pydantic does (serde would read a struct from an array).
 fn check_required<T: Type + 'static>(value: &Value) -> Result<(), Error> {
-    let Some(object) = value.as_object() else { return Ok(()) };
-    let missing: Vec<ValidationIssue> = required_fields::<T>()
+    let (is_object, required) = body_shape::<T>();
+    let Some(object) = value.as_object() else {
+        if is_object {
+            return Err(Error::validation(
+                ValidationIssue::new(
+                    "model_attributes_type",
+                    &["body"],
+                    "Input should be a valid dictionary or object to extract fields from",
+                )
+                .with_input(value.clone()),
+            ));
+        }
+        return Ok(());
+    };
+    let missing: Vec<ValidationIssue> = required
         .iter()
         .filter(|field| !object.contains_key(**field))
         .map(|field| ValidationIssue::new("missing", &["body", field], "Field required"))
@@ -105,26 +119,31 @@ fn check_required<T: Type + 'static>(value: &Value) -> Result<(), Error> {
     if missing.is_empty() { Ok(()) } else { Err(Error::Validation(missing)) }
 }
 
-/// The required properties of `T`'s OpenAPI schema, computed once per type.
-fn required_fields<T: Type + 'static>() -> Vec<&'static str> {
+/// Whether a body schema is an object, and its required properties.
+type BodyShape = (bool, Vec<&'static str>);
+
+/// Whether `T`'s OpenAPI schema is an object, and its required properties; computed once per type.
+fn body_shape<T: Type + 'static>() -> BodyShape {
     use std::any::TypeId;
     use std::collections::HashMap;
     use std::sync::{OnceLock, RwLock};
-    static CACHE: OnceLock<RwLock<HashMap<TypeId, Vec<&'static str>>>> = OnceLock::new();
+    static CACHE: OnceLock<RwLock<HashMap<TypeId, BodyShape>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(found) = cache.read().ok().and_then(|map| map.get(&TypeId::of::<T>()).cloned()) {
         return found;
     }
     let mut registry = Registry::new();
     T::register(&mut registry);
-    let required = match T::schema_ref() {
-        MetaSchemaRef::Reference(name) => registry.schemas.get(&name).map(|s| s.required.clone()).unwrap_or_default(),
-        MetaSchemaRef::Inline(schema) => schema.required.clone(),
+    let shape = match T::schema_ref() {
+        MetaSchemaRef::Reference(name) => {
+            registry.schemas.get(&name).map(|s| (s.ty == "object", s.required.clone())).unwrap_or_default()
+        }
+        MetaSchemaRef::Inline(schema) => (schema.ty == "object", schema.required.clone()),
     };
     if let Ok(mut map) = cache.write() {
-        map.insert(TypeId::of::<T>(), required.clone());
+        map.insert(TypeId::of::<T>(), shape.clone());
     }
-    required
+    shape
 }
 
 /// Deserializes and validates an already-parsed JSON value (see [`parse_json`]).

@@ -42,6 +42,7 @@ pub mod builtin;
 pub mod crud;
 mod error;
 pub mod lax;
+mod list_params;
 mod listing;
 mod metrics;
 mod module;
@@ -49,12 +50,16 @@ mod path_names;
 mod protection;
 mod rate_limit;
 mod recovery;
+mod spec;
 mod state;
 
 pub use app::{App, StartupHook, local_addr, shutdown_signal};
 pub use auth::{ApiKeyHeader, Auth, BearerToken, Credentials, CurrentUser, PermissionSet};
 pub use body::{FormBody, JsonBody, Rules, Validate, is_secret_field, parse_json, parse_value};
 pub use error::{ApiError, ApiResult, error_response, render};
+pub use list_params::{
+    DOCUMENTED_MAX_FILTERS, DOCUMENTED_MAX_LIMIT, FILTER_OPERATORS, ListFilters, ListLimit, ListSkip, ListSorting,
+};
 pub use listing::list_spec;
 pub use module::{Module, NoApi};
 pub use recovery::{LogSender, ResetTokenSender};

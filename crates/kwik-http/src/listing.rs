@@ -31,24 +31,28 @@ pub fn list_spec(state: &AppState, schema: &'static ListSchema, raw: &RawListQue
 ///
 /// ```text
 /// async fn list(&self, state: Data<&AppState>, auth: Auth<ProjectRead>,
-///     skip: Query<Option<String>>, limit: Query<Option<String>>, sorting: Query<Option<String>>,
+///     skip: Query<Option<ListSkip>>, limit: Query<Option<ListLimit>>, sorting: Query<Option<ListSorting>>,
 ///     filter_key: Query<Option<String>>, value: Query<Option<String>>,
-///     filter: Query<Vec<String>>, cursor: Query<Option<String>>) -> ApiResult<...> {
+///     filter: Query<ListFilters>, cursor: Query<Option<String>>) -> ApiResult<...> {
 ///     let raw = kwik_http::raw_list_query!(skip, limit, sorting, filter_key, value, filter, cursor);
 ///     ...
 /// }
 /// ```
+///
+/// [`crate::ListSkip`], [`crate::ListLimit`], [`crate::ListSorting`] and [`crate::ListFilters`]
+/// document the parameters' real types in the spec; plain `String`s (`Vec<String>` for
+/// `filter`) are accepted too.
 #[macro_export]
 macro_rules! raw_list_query {
     ($skip:ident, $limit:ident, $sorting:ident, $filter_key:ident, $value:ident, $filter:ident, $cursor:ident) => {
         $crate::__private::RawListQuery {
-            skip: $skip.0,
-            limit: $limit.0,
-            sorting: $sorting.0,
-            filter_key: $filter_key.0,
-            value: $value.0,
-            filter: $filter.0,
-            cursor: $cursor.0,
+            skip: $skip.0.map(::core::convert::Into::into),
+            limit: $limit.0.map(::core::convert::Into::into),
+            sorting: $sorting.0.map(::core::convert::Into::into),
+            filter_key: $filter_key.0.map(::core::convert::Into::into),
+            value: $value.0.map(::core::convert::Into::into),
+            filter: ::core::convert::Into::into($filter.0),
+            cursor: $cursor.0.map(::core::convert::Into::into),
         }
     };
 }

@@ -21,6 +21,8 @@ pub(crate) struct PathNames {
     routes: Vec<(Method, Vec<Segment>)>,
     /// Each template once, split into segments, for [`PathNames::template`].
     templates: Vec<(String, Vec<Segment>)>,
+    /// The `Allow` header value of each template: its methods, upper case, in spec order.
+    allow: std::collections::HashMap<String, String>,
 }
 
 impl PathNames {
@@ -29,6 +31,7 @@ impl PathNames {
         let Ok(doc) = serde_json::from_str::<serde_json::Value>(spec) else { return Self::default() };
         let mut routes = Vec::new();
         let mut templates = Vec::new();
+        let mut allow = std::collections::HashMap::new();
         if let Some(paths) = doc["paths"].as_object() {
             for (template, operations) in paths {
                 let segments: Vec<Segment> = template
@@ -39,16 +42,24 @@ impl PathNames {
                     })
                     .collect();
                 templates.push((template.clone(), segments.clone()));
+                let mut methods = Vec::new();
                 for method in operations.as_object().into_iter().flat_map(|ops| ops.keys()) {
                     if let Ok(method) = method.to_uppercase().parse::<Method>() {
+                        methods.push(method.to_string());
                         routes.push((method, segments.clone()));
                     }
                 }
+                allow.insert(template.clone(), methods.join(", "));
             }
         }
         // Literal routes win over parameterised ones: try those with more literals first.
         templates.sort_by_key(|(_, segments)| std::cmp::Reverse(literal_count(segments)));
-        Self { routes, templates }
+        Self { routes, templates, allow }
+    }
+
+    /// The `Allow` value (`GET, POST`) of the route `path` matches: what a 405 must list.
+    pub(crate) fn allow(&self, path: &str) -> Option<&str> {
+        self.template(path).and_then(|template| self.allow.get(template)).map(String::as_str)
     }
 
     /// The route template (`/users/{user_id}`, relative to the API prefix) that `path` matches,
@@ -90,7 +101,8 @@ impl PathNames {
     }
 }
 
-/// Middleware body: renames `paramN` in path errors to the operation's parameter name.
+/// Middleware body: renames `paramN` in path errors to the operation's parameter name, and gives
+/// a 405 (a method the route does not declare) the `Allow` header RFC 9110 requires.
 pub(crate) async fn rename_path_errors<E: Endpoint>(
     ep: Arc<E>,
     req: Request,
@@ -103,6 +115,13 @@ pub(crate) async fn rename_path_errors<E: Endpoint>(
     let path = full.strip_prefix(prefix.as_ref()).unwrap_or(&full).to_owned();
     match ep.call(req).await {
         Ok(response) => Ok(response.into_response()),
+        Err(err) if err.is::<poem::error::MethodNotAllowedError>() => {
+            let mut response = crate::error::error_response(err);
+            if let Some(value) = names.allow(&path).and_then(|allow| allow.parse().ok()) {
+                response.headers_mut().insert(poem::http::header::ALLOW, value);
+            }
+            Ok(response)
+        }
         Err(err) => {
             let Some(e) = err.downcast_ref::<poem_openapi::error::ParsePathError>() else { return Err(err) };
             let index = e.name.strip_prefix("param").and_then(|n| n.parse::<usize>().ok());

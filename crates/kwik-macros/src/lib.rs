@@ -319,7 +319,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             (None, None) => quote!(),
         };
         let docs = &f.docs;
-        quote!(#(#docs)* #serde_default pub #ident: #ty,)
+        let lengths = length_validator(f);
+        quote!(#(#docs)* #serde_default #lengths pub #ident: #ty,)
     });
     let create_values = create_fields.iter().map(|f| {
         let ident = &f.ident;
@@ -330,13 +331,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let update_struct_fields = update_fields.iter().map(|f| {
         let ident = &f.ident;
         let docs = &f.docs;
+        let lengths = length_validator(f);
         match option_inner(&f.ty) {
             Some(inner) => {
-                quote!(#(#docs)* #[serde(default)] pub #ident: ::poem_openapi::types::MaybeUndefined<#inner>,)
+                quote!(#(#docs)* #[serde(default)] #lengths pub #ident: ::poem_openapi::types::MaybeUndefined<#inner>,)
             }
             None => {
                 let ty = &f.ty;
-                quote!(#(#docs)* #[serde(default)] pub #ident: ::std::option::Option<#ty>,)
+                quote!(#(#docs)* #[serde(default)] #lengths pub #ident: ::std::option::Option<#ty>,)
             }
         }
     });
@@ -470,6 +472,22 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     })
 }
 
+/// `min_length`/`max_length` of a text field, stated in the OpenAPI document too (poem-openapi
+/// validators; the body itself is checked by the generated `Validate`, with Kwik's texts).
+fn length_validator(field: &FieldInfo) -> TokenStream2 {
+    if !is_string(&field.ty) {
+        return quote!();
+    }
+    let bounds: Vec<TokenStream2> = [("min_length", &field.args.min_length), ("max_length", &field.args.max_length)]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let name = format_ident!("{}", name);
+            value.as_ref().map(|n| quote!(#name = #n))
+        })
+        .collect();
+    if bounds.is_empty() { quote!() } else { quote!(#[oai(validator(#(#bounds),*))]) }
+}
+
 /// Length and email checks of one input field (`optional`: the field is an update field).
 fn field_checks(field: &FieldInfo, optional: bool) -> TokenStream2 {
     if !is_string(&field.ty) {
@@ -584,17 +602,17 @@ fn expand_api(
                 state: ::poem::web::Data<&::kwik_http::AppState>,
                 _auth: ::kwik_http::Auth<#module::Read>,
                 /// Rows to skip (default 0, not with `cursor`).
-                skip: ::poem_openapi::param::Query<::std::option::Option<String>>,
+                skip: ::poem_openapi::param::Query<::std::option::Option<::kwik_http::ListSkip>>,
                 /// Page size (default 100, at most 1000).
-                limit: ::poem_openapi::param::Query<::std::option::Option<String>>,
+                limit: ::poem_openapi::param::Query<::std::option::Option<::kwik_http::ListLimit>>,
                 #[doc = #sorting_doc]
-                sorting: ::poem_openapi::param::Query<::std::option::Option<String>>,
+                sorting: ::poem_openapi::param::Query<::std::option::Option<::kwik_http::ListSorting>>,
                 /// Kwik's equality filter: field name (with `value`).
                 filter_key: ::poem_openapi::param::Query<::std::option::Option<String>>,
                 /// Kwik's equality filter: value (with `filter_key`).
                 value: ::poem_openapi::param::Query<::std::option::Option<String>>,
                 #[doc = #filter_doc]
-                filter: ::poem_openapi::param::Query<::std::vec::Vec<String>>,
+                filter: ::poem_openapi::param::Query<::kwik_http::ListFilters>,
                 /// Keyset pagination: empty for the first page, then the previous page's `next_cursor`.
                 cursor: ::poem_openapi::param::Query<::std::option::Option<String>>,
             ) -> ::kwik_http::ApiResult<::poem_openapi::payload::Json<::kwik_listing::Paginated<#name>>> {

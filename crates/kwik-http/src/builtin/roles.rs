@@ -40,17 +40,17 @@ impl RolesApi {
         state: Data<&AppState>,
         _auth: Auth<RoleRead>,
         /// Rows to skip (default 0, not with `cursor`).
-        skip: Query<Option<String>>,
+        skip: Query<Option<crate::ListSkip>>,
         /// Page size (default 100, at most 1000).
-        limit: Query<Option<String>>,
+        limit: Query<Option<crate::ListLimit>>,
         /// `field[:asc|:desc]`, comma-separated; fields: id, name, is_active.
-        sorting: Query<Option<String>>,
+        sorting: Query<Option<crate::ListSorting>>,
         /// Kwik's equality filter: field name (with `value`).
         filter_key: Query<Option<String>>,
         /// Kwik's equality filter: value (with `filter_key`).
         value: Query<Option<String>>,
         /// `field:op:value`, repeatable.
-        filter: Query<Vec<String>>,
+        filter: Query<crate::ListFilters>,
         /// Keyset pagination: empty for the first page, then the previous page's `next_cursor`.
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Paginated<RoleProfile>>> {

@@ -135,13 +135,16 @@ fn at_least_one(set: &[bool], issues: &mut Vec<ValidationIssue>) {
 #[derive(Debug, Clone, Object, Deserialize)]
 pub struct UserRegistration {
     /// First name, non-empty.
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub name: String,
     /// Last name, non-empty.
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub surname: String,
     /// Email (domain lower-cased on save).
     pub email: String,
-    /// At least `KWIK_PASSWORD_MIN_LENGTH` characters, at most 72 UTF-8 bytes.
-    #[oai(write_only)]
+    /// At least `KWIK_PASSWORD_MIN_LENGTH` characters (the document states the default, 12), at
+    /// most 72 UTF-8 bytes.
+    #[oai(write_only, validator(min_length = 12))]
     pub password: String,
     /// Default true.
     #[oai(default = "default_true")]
@@ -164,8 +167,10 @@ impl Validate for UserRegistration {
 #[derive(Debug, Clone, Object, Deserialize)]
 pub struct UserProfileUpdate {
     /// New first name.
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub name: Option<String>,
     /// New last name.
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub surname: Option<String>,
     /// New email.
     pub email: Option<String>,
@@ -200,8 +205,8 @@ pub struct UserPasswordChange {
     /// The current password (not checked against the policy).
     #[oai(write_only)]
     pub old_password: String,
-    /// The new password (policy applies).
-    #[oai(write_only)]
+    /// The new password (policy applies: at least `KWIK_PASSWORD_MIN_LENGTH` characters).
+    #[oai(write_only, validator(min_length = 12))]
     pub new_password: String,
 }
 
@@ -216,8 +221,8 @@ impl Validate for UserPasswordChange {
 /// `PUT /users/{id}/reset-password`.
 #[derive(Debug, Clone, Object, Deserialize)]
 pub struct AdminPasswordReset {
-    /// The new password (policy applies).
-    #[oai(write_only)]
+    /// The new password (policy applies: at least `KWIK_PASSWORD_MIN_LENGTH` characters).
+    #[oai(write_only, validator(min_length = 12))]
     pub new_password: String,
 }
 
@@ -345,8 +350,8 @@ pub struct ResetPassword {
     /// The password-reset token.
     #[oai(write_only)]
     pub token: String,
-    /// The new password (policy applies).
-    #[oai(write_only)]
+    /// The new password (policy applies: at least `KWIK_PASSWORD_MIN_LENGTH` characters).
+    #[oai(write_only, validator(min_length = 12))]
     pub password: String,
 }
 
