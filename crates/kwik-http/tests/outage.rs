@@ -79,15 +79,15 @@ fn run(program: &str, args: &[&str]) {
     assert!(output.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
-fn can_run() -> bool {
-    kwik_testing::backend() == kwik_core::Backend::Postgres && Path::new("/usr/sbin/runuser").exists()
-}
-
 #[tokio::test]
 async fn requests_fail_fast_while_the_database_is_down_and_recover_without_restart() {
-    if !can_run() {
-        eprintln!("outage test runs in the PostgreSQL half (KWIK_TEST_DATABASE_URL=postgres://...) as root");
-        assert!(std::env::var_os("CI").is_none() || kwik_testing::backend() == kwik_core::Backend::Sqlite);
+    if kwik_testing::backend() == kwik_core::Backend::Sqlite {
+        kwik_testing::skip("runs in the PostgreSQL half (KWIK_TEST_DATABASE_URL=postgres://...)");
+        return;
+    }
+    if !Path::new("/usr/sbin/runuser").exists() {
+        // CI runs the PostgreSQL half as root with PostgreSQL installed: a failure there.
+        kwik_testing::skip_missing("runuser is missing: the outage test needs root and a local PostgreSQL install");
         return;
     }
     let pg = PrivatePostgres::start().expect("private PostgreSQL");
