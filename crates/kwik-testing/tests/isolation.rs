@@ -71,29 +71,44 @@ async fn the_database_is_removed_when_the_test_ends() {
     }
 }
 
+/// Whether the database of `url` exists: the SQLite file, or the PostgreSQL database.
+async fn database_exists(url: &str) -> bool {
+    match kwik_testing::backend() {
+        Backend::Sqlite => std::path::Path::new(url.trim_start_matches("sqlite://")).exists(),
+        Backend::Postgres => {
+            let admin = std::env::var(kwik_testing::TEST_DATABASE_URL).expect("admin url");
+            let name = url.rsplit('/').next().expect("name").split('?').next().expect("name").to_owned();
+            let pool =
+                kwik_core::Db::connect(&admin, &kwik_core::settings::PoolSettings::default()).await.expect("admin");
+            let exists = Query::select()
+                .expr(Func::count(Expr::col("datname")))
+                .from("pg_database")
+                .and_where(Expr::col("datname").eq(name.as_str()))
+                .to_owned();
+            let count = pool.clone().fetch_i64(&exists).await.expect("query");
+            pool.close().await;
+            count == 1
+        }
+    }
+}
+
+/// A test that panics in the middle of its work — app migrated, a user written, connections
+/// open — still leaves no database behind.
 #[tokio::test]
 async fn a_panicking_test_still_drops_its_database() {
     let (tx, rx) = std::sync::mpsc::channel();
     let outcome = tokio::spawn(async move {
-        let database = TestDatabase::new().await;
-        tx.send(database.url().to_owned()).expect("send url");
-        panic!("the test fails");
+        let app = app().await;
+        Scenario::new().user("doomed", &[]).build(&app).await;
+        assert_eq!(user_count(&app).await, 2, "written before the panic");
+        let url = app.database().url().to_owned();
+        let existed = database_exists(&url).await;
+        tx.send((url, existed)).expect("send url");
+        panic!("the test fails while its app is open");
     })
     .await;
-    assert!(outcome.is_err(), "the task panicked");
-    let url = rx.recv().expect("url");
-    if kwik_testing::backend() == Backend::Sqlite {
-        let path = url.trim_start_matches("sqlite://");
-        assert!(!std::path::Path::new(path).exists(), "{path} survived the panic");
-    } else {
-        let admin = std::env::var(kwik_testing::TEST_DATABASE_URL).expect("admin url");
-        let name = url.rsplit('/').next().expect("name").to_owned();
-        let pool = kwik_core::Db::connect(&admin, &kwik_core::settings::PoolSettings::default()).await.expect("admin");
-        let exists = Query::select()
-            .expr(Func::count(Expr::col("datname")))
-            .from("pg_database")
-            .and_where(Expr::col("datname").eq(name.as_str()))
-            .to_owned();
-        assert_eq!(pool.clone().fetch_i64(&exists).await.expect("query"), 0, "{name} survived the panic");
-    }
+    assert!(outcome.expect_err("the task panicked").is_panic());
+    let (url, existed) = rx.recv().expect("url");
+    assert!(existed, "{url} existed, with data, before the panic");
+    assert!(!database_exists(&url).await, "{url} survived the panic");
 }
