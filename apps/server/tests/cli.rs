@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use kwik_http::Module;
 use kwik_testing::TestDatabase;
 use rstest::rstest;
 
@@ -87,20 +88,105 @@ async fn serves_over_a_real_socket_and_stops_on_sigterm() {
     assert!(http.get(format!("{base}/health/live")).send().await.is_err(), "no longer listening");
 }
 
+/// What `migrate` leaves in a database, one line per fact: applied migrations per set, row
+/// counts, the permissions, the admin role's grants and members, the superuser's row.
+async fn prepared_state(db: &kwik_core::Db) -> Vec<String> {
+    use kwik_core::Queries;
+    use sea_query::{Expr, ExprTrait, Query};
+    let mut db = db.clone();
+    let mut facts = Vec::new();
+    for set in ["rbac", "projects", "customers"] {
+        let applied = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(format!("_kwik_migrations_{set}"))
+            .and_where(Expr::col("success").eq(true))
+            .to_owned();
+        facts.push(format!("migrations {set}: {}", db.fetch_i64(&applied).await.expect("migrations table")));
+    }
+    for table in ["users", "roles", "permissions", "roles_permissions", "users_roles", "projects", "customers"] {
+        let rows = Query::select().expr(Expr::cust("COUNT(*)")).from(table).to_owned();
+        facts.push(format!("rows {table}: {}", db.fetch_i64(&rows).await.expect("table exists")));
+    }
+    let names = Query::select().column("name").from("permissions").order_by("name", sea_query::Order::Asc).to_owned();
+    let names: Vec<(String,)> = db.fetch_all(&names).await.expect("permissions");
+    facts.extend(names.into_iter().map(|(name,)| format!("permission {name}")));
+    let admin_grants = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from("roles_permissions")
+        .inner_join("roles", Expr::col(("roles", "id")).equals(("roles_permissions", "role_id")))
+        .and_where(Expr::col(("roles", "name")).eq("admin"))
+        .to_owned();
+    facts.push(format!("admin grants: {}", db.fetch_i64(&admin_grants).await.expect("grants")));
+    let superuser = Query::select()
+        .columns([("users", "email"), ("users", "hashed_password"), ("roles", "name")])
+        .expr(Expr::col(("users", "is_active")))
+        .from("users")
+        .inner_join("users_roles", Expr::col(("users_roles", "user_id")).equals(("users", "id")))
+        .inner_join("roles", Expr::col(("roles", "id")).equals(("users_roles", "role_id")))
+        .to_owned();
+    let members: Vec<(String, String, String, bool)> = db.fetch_all(&superuser).await.expect("members");
+    facts.extend(
+        members.into_iter().map(|(email, hash, role, active)| format!("member {email} {role} {active} {hash}")),
+    );
+    facts
+}
+
+/// How many migration files a set has for this run's backend.
+fn migration_files(dir: &str) -> usize {
+    let backend = match kwik_testing::backend() {
+        kwik_core::Backend::Sqlite => "sqlite",
+        kwik_core::Backend::Postgres => "postgres",
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir).join(backend);
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter(|entry| entry.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
+        .count()
+}
+
 #[tokio::test]
 async fn migrate_command_prepares_the_database() {
     let database = TestDatabase::new().await;
-    let output = Command::new(BIN)
-        .env_clear()
-        .env("KWIK_DATABASE_URL", database.url())
-        .arg("migrate")
-        .output()
-        .expect("run migrate");
+    let migrate =
+        || Command::new(BIN).env_clear().env("KWIK_DATABASE_URL", database.url()).arg("migrate").output().expect("run");
+    let output = migrate();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    // Twice is fine: migrations and bootstrap are idempotent.
-    let again =
-        Command::new(BIN).env_clear().env("KWIK_DATABASE_URL", database.url()).arg("migrate").output().expect("rerun");
+    let db = database.connect().await;
+    let state = prepared_state(&db).await;
+
+    // Every migration of every set applied, nothing else written but the bootstrap.
+    let expected_migrations = [
+        format!("migrations rbac: {}", migration_files("crates/kwik-rbac/migrations")),
+        format!("migrations projects: {}", migration_files("migrations/projects")),
+        format!("migrations customers: {}", migration_files("migrations/customers")),
+    ];
+    assert_eq!(state[..3], expected_migrations, "{state:#?}");
+    for empty in ["rows projects: 0", "rows customers: 0", "rows users: 1", "rows roles: 1", "rows users_roles: 1"] {
+        assert!(state.iter().any(|fact| fact == empty), "{empty}: {state:#?}");
+    }
+    // The built-in permissions and the modules', all granted to the admin role.
+    let mut expected: Vec<String> = kwik_rbac::bootstrap::BUILTIN_PERMISSIONS
+        .iter()
+        .chain(kwik_http::builtin::Builtin.permissions())
+        .chain(kwik_server::projects::Projects.permissions())
+        .chain(kwik_server::customers::Customers.permissions())
+        .map(|name| format!("permission {name}"))
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let permissions: Vec<&String> = state.iter().filter(|fact| fact.starts_with("permission ")).collect();
+    assert_eq!(permissions, expected.iter().collect::<Vec<_>>());
+    assert!(state.contains(&format!("rows permissions: {}", expected.len())), "{state:#?}");
+    assert!(state.contains(&format!("admin grants: {}", expected.len())), "{state:#?}");
+    // The development superuser, active, in the admin role, with an argon2id hash.
+    let member = state.iter().find(|fact| fact.starts_with("member ")).expect("a member");
+    assert!(member.starts_with("member admin@example.com admin true $argon2id$"), "{member}");
+
+    // Twice is fine: migrations and bootstrap are idempotent, and change nothing the second time.
+    let again = migrate();
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(prepared_state(&db).await, state);
+    db.close().await;
 }
 
 #[test]
@@ -159,7 +245,7 @@ async fn two_instances_share_tokens_revocations_and_rate_limits(#[case] counters
         Counters::PerProcess => Vec::new(),
         Counters::Redis => {
             let Some(redis) = kwik_testing::redis_rate_limit_settings() else {
-                eprintln!("skipped: {} is not set", kwik_testing::TEST_REDIS_URL);
+                kwik_testing::skip_missing("KWIK_TEST_REDIS_URL is not set");
                 return;
             };
             redis
