@@ -338,7 +338,7 @@ async fn get_project(req: &Request, state: Data<&Shared>, id: Path<i64>) -> Resp
     }
     match sqlx::query_as::<_, Project>(PROJECT_BY_ID).bind(id.0).fetch_optional(&state.pool).await {
         Ok(Some(project)) => Json(project).into_response(),
-        Ok(None) => fail(StatusCode::NOT_FOUND, &format!("Entity projects with id={} does not exist", id.0)),
+        Ok(None) => fail(StatusCode::NOT_FOUND, &format!("Entity [projects] with id={} does not exist", id.0)),
         Err(e) => internal(&e),
     }
 }

@@ -20,7 +20,11 @@ pub enum Error {
     /// 403: the caller lacks a permission. Kwik's `AccessDeniedError` ("Not enough privileges").
     #[error("Not enough privileges")]
     AccessDenied,
-    /// 404: the entity does not exist; the text names it (`Entity users with id=5 does not exist`).
+    /// 403 with its own text: the caller holds the permissions but this way of acting is refused
+    /// (for example an impersonation session minting an API key).
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: the entity does not exist; the text names it (`Entity [users] with id=5 does not exist`).
     #[error("{0}")]
     NotFound(String),
     /// 401 without `WWW-Authenticate`: wrong email or password. Kwik's `AuthenticationFailedError`.
@@ -117,9 +121,9 @@ fn summarize(issues: &[ValidationIssue]) -> String {
 }
 
 impl Error {
-    /// Kwik's 404 text for an entity looked up by id: `Entity users with id=5 does not exist`.
+    /// Kwik's 404 text for an entity looked up by id: `Entity [users] with id=5 does not exist`.
     pub fn not_found(table: &str, id: impl std::fmt::Display) -> Self {
-        Self::NotFound(format!("Entity {table} with id={id} does not exist"))
+        Self::NotFound(format!("Entity [{table}] with id={id} does not exist"))
     }
 
     /// Kwik's 409 for a duplicate: `Entity already exists`.
@@ -136,7 +140,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Self::DuplicatedEntity(_) | Self::Conflict(_) => 409,
-            Self::AccessDenied => 403,
+            Self::AccessDenied | Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::AuthenticationFailed | Self::NotAuthenticated => 401,
             Self::InactiveUser | Self::InvalidToken | Self::InvalidListQuery(_) | Self::BadRequest(_) => 400,
@@ -154,6 +158,7 @@ impl Error {
             Self::DuplicatedEntity(_) => "duplicated_entity",
             Self::Conflict(_) => "conflict",
             Self::AccessDenied => "access_denied",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::AuthenticationFailed => "authentication_failed",
             Self::NotAuthenticated => "not_authenticated",
@@ -242,7 +247,7 @@ mod tests {
     #[rstest]
     #[case(Error::duplicated(), 409, "duplicated_entity", "Entity already exists")]
     #[case(Error::AccessDenied, 403, "access_denied", "Not enough privileges")]
-    #[case(Error::not_found("users", 5), 404, "not_found", "Entity users with id=5 does not exist")]
+    #[case(Error::not_found("users", 5), 404, "not_found", "Entity [users] with id=5 does not exist")]
     #[case(Error::AuthenticationFailed, 401, "authentication_failed", "Incorrect credentials")]
     #[case(Error::NotAuthenticated, 401, "not_authenticated", "Not authenticated")]
     #[case(Error::InactiveUser, 400, "inactive_user", "Inactive user")]

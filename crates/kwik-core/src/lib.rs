@@ -9,7 +9,7 @@
 //!
 //! let err = Error::not_found("users", 5);
 //! assert_eq!(err.status(), 404);
-//! assert_eq!(err.body()["detail"], "Entity users with id=5 does not exist");
+//! assert_eq!(err.body()["detail"], "Entity [users] with id=5 does not exist");
 //! ```
 #![forbid(unsafe_code)]
 

@@ -59,7 +59,7 @@ pub trait AutoCrud: Send + Sync + 'static {
         }
     }
 
-    /// The entity with this id, or Kwik's 404 `Entity <table> with id=<id> does not exist`.
+    /// The entity with this id, or Kwik's 404 `Entity [<table>] with id=<id> does not exist`.
     ///
     /// # Errors
     /// [`Error::NotFound`]; database errors.

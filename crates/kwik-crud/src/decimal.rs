@@ -7,9 +7,9 @@
 //! would turn `12.10` into a float.
 //!
 //! JSON: written as a string (`"5000"`, trailing zeros dropped, as pydantic does), read from a
-//! string or a number, **exactly**: the number's own text is parsed (serde_json's
-//! `arbitrary_precision`, enabled by the workspace), never an `f64`, so
-//! `12345678901234567.89` stays what it is. Exponents (`1e3`, `"2.5E-3"`) are accepted. A value
+//! string or a number, **exactly**: the number's own text is parsed (serde_json's `RawValue`),
+//! never an `f64`, so `12345678901234567.89` stays what it is. (That holds when deserializing
+//! from JSON text, as `kwik_http::JsonBody` does; a `serde_json::Value` already holds an `f64`.) Exponents (`1e3`, `"2.5E-3"`) are accepted. A value
 //! that a [`Decimal`] cannot hold exactly (more than 28 decimal places, or a magnitude above
 //! about 7.9 × 10²⁸) is refused with a message, never rounded: the body parser turns that into a
 //! 422 at the field.
@@ -116,62 +116,23 @@ fn shift_point(mantissa: &str, exponent: i64) -> Result<String, DecimalError> {
     })
 }
 
-/// serde_json's marker for a number kept as text (`arbitrary_precision`).
-const SERDE_JSON_NUMBER_TOKEN: &str = "$serde_json::private::Number";
-
-struct DecimalVisitor;
-
-impl<'de> serde::de::Visitor<'de> for DecimalVisitor {
-    type Value = Decimal;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a decimal number, as a JSON number or a string")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Decimal, E> {
-        Decimal::parse_exact(v).map_err(E::custom)
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Decimal, E> {
-        Ok(Decimal::from_i64(v))
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Decimal, E> {
-        Ok(Decimal(rust_decimal::Decimal::from(v)))
-    }
-
-    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Decimal, E> {
-        Decimal::parse_exact(&v.to_string()).map_err(E::custom)
-    }
-
-    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Decimal, E> {
-        Decimal::parse_exact(&v.to_string()).map_err(E::custom)
-    }
-
-    /// serde_json (with `arbitrary_precision`) only calls this when the float's shortest text is
-    /// the number's own text, so converting that text back is exact.
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Decimal, E> {
-        if !v.is_finite() {
-            return Err(E::custom(DecimalError::Invalid));
-        }
-        Decimal::parse_exact(&v.to_string()).map_err(E::custom)
-    }
-
-    /// A number serde_json kept as its text: `{"$serde_json::private::Number": "<text>"}`.
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Decimal, A::Error> {
-        match map.next_key::<String>()? {
-            Some(key) if key == SERDE_JSON_NUMBER_TOKEN => {
-                let text: String = map.next_value()?;
-                Decimal::parse_exact(&text).map_err(serde::de::Error::custom)
-            }
-            _ => Err(serde::de::Error::invalid_type(serde::de::Unexpected::Map, &self)),
-        }
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for Decimal {
+    /// Reads the JSON value's own text (serde_json's `RawValue`), so a number is parsed exactly,
+    /// never through an `f64`: a JSON number or a string holding one.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(DecimalVisitor)
+        use serde::de::Error as _;
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        let text = raw.get().trim();
+        if text.starts_with('"') {
+            let unquoted: String = serde_json::from_str(text).map_err(D::Error::custom)?;
+            Self::parse_exact(&unquoted).map_err(D::Error::custom)
+        } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            Self::parse_exact(text).map_err(D::Error::custom)
+        } else {
+            Err(D::Error::custom(format!(
+                "invalid type: {text:.16}, expected a decimal number, as a JSON number or a string"
+            )))
+        }
     }
 }
 
@@ -258,8 +219,14 @@ impl Type for Decimal {
         <rust_decimal::Decimal as Type>::name()
     }
 
+    /// A decimal string or a JSON number: both are read, exactly (see the module docs), as
+    /// pydantic documents Kwik's decimals; responses carry the string.
     fn schema_ref() -> MetaSchemaRef {
-        <rust_decimal::Decimal as Type>::schema_ref()
+        let number = MetaSchemaRef::Inline(Box::new(poem_openapi::registry::MetaSchema::new("number")));
+        MetaSchemaRef::Inline(Box::new(poem_openapi::registry::MetaSchema {
+            any_of: vec![<rust_decimal::Decimal as Type>::schema_ref(), number],
+            ..poem_openapi::registry::MetaSchema::ANY
+        }))
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
@@ -275,7 +242,7 @@ impl ParseFromJSON for Decimal {
     fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
         match value {
             Some(serde_json::Value::String(text)) => Ok(Self::parse_exact(&text)?),
-            // With `arbitrary_precision`, a number's Display is its own text.
+            // A `Value` holds an f64 already (use `JsonBody`, which reads the text, for exactness).
             Some(serde_json::Value::Number(number)) => Ok(Self::parse_exact(&number.to_string())?),
             other => Err(poem_openapi::types::ParseError::expected_type(other.unwrap_or_default())),
         }
@@ -351,11 +318,22 @@ mod tests {
 
     #[test]
     fn json_numbers_keep_their_text() {
-        let value: serde_json::Value =
-            serde_json::from_str(r#"{"a": 12345678901234567.89, "b": 0.1, "c": 1e3}"#).unwrap_or_default();
-        let read = |key: &str| serde_json::from_value::<Decimal>(value[key].clone()).map(|d| d.to_string()).ok();
-        assert_eq!(read("a").as_deref(), Some("12345678901234567.89"));
-        assert_eq!(read("b").as_deref(), Some("0.1"));
-        assert_eq!(read("c").as_deref(), Some("1000"));
+        #[derive(serde::Deserialize)]
+        struct Body {
+            a: Decimal,
+            b: Decimal,
+            c: Option<Decimal>,
+            d: Decimal,
+        }
+        let body: Result<Body, _> =
+            serde_json::from_str(r#"{"a": 12345678901234567.89, "b": 0.1, "c": 1e3, "d": "-2.50"}"#);
+        let shown =
+            body.map(|b| [b.a.to_string(), b.b.to_string(), b.c.unwrap_or_default().to_string(), b.d.to_string()]);
+        assert_eq!(shown.ok(), Some(["12345678901234567.89", "0.1", "1000", "-2.5"].map(String::from)));
+        for bad in ["true", "null", "[1]", r#""abc""#, "1e40"] {
+            assert!(serde_json::from_str::<Decimal>(bad).is_err(), "{bad}");
+        }
+        // From a `Value` (no text left): what the f64 shows.
+        assert_eq!(serde_json::from_value::<Decimal>(serde_json::json!(12.5)).ok(), Decimal::parse_exact("12.5").ok());
     }
 }

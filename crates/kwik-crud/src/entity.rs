@@ -11,7 +11,7 @@ pub trait Entity: DbRow + Clone + Send + Sync + 'static {
     type Create: CreateInput;
     /// The update payload: only client-updatable fields, each optional (only sent fields change).
     type Update: UpdateInput;
-    /// Table name (also used in Kwik's 404 text: `Entity <table> with id=N does not exist`).
+    /// Table name (also used in Kwik's 404 text: `Entity [<table>] with id=N does not exist`).
     const TABLE: &'static str;
     /// Primary-key column (an `i64`).
     const PRIMARY_KEY: &'static str;

@@ -54,7 +54,7 @@
 //! ctx.commit().await?;
 //! assert_eq!(note.text, "hi");
 //! assert_eq!(Notes.get_if_exist(&mut db.clone(), 99).await.unwrap_err().to_string(),
-//!            "Entity notes with id=99 does not exist");
+//!            "Entity [notes] with id=99 does not exist");
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]

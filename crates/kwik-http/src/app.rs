@@ -86,7 +86,14 @@ impl App<NoApi> {
 impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     /// Adds a feature module: its API joins the app's, its migrations and permissions are applied
     /// by [`App::prepare`], its seed data by [`App::seed`].
-    pub fn module<M: Module>(self, module: M) -> App<(A, M::Api)> {
+    pub fn module<M: Module>(mut self, module: M) -> App<(A, M::Api)> {
+        let mut declared = self.state.declared_permissions.as_ref().clone();
+        for name in module.permissions() {
+            if !declared.contains(name) {
+                declared.push(name);
+            }
+        }
+        self.state.declared_permissions = Arc::new(declared);
         let api = (self.api, module.api());
         let mut modules = self.modules;
         modules.push(Arc::new(module));

@@ -208,17 +208,26 @@ struct KeyRow {
     revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// API keys: found by prefix, compared in constant time, refused when revoked or expired.
-/// `last_used_at` is written at most once a minute per key, so keys do not turn every read into
-/// a write.
+/// The marker of Kwik's own API keys (`tbk_...`), whose rows are found by the SHA-256 of the whole
+/// key (Kwik stores that in `api_keys.key_hash`; it has no lookup prefix).
+const KWIK_KEY_MARKER: &str = "tbk_";
+
+/// API keys: ours found by prefix, Kwik's (`tbk_`, migrated from a Kwik database) by the SHA-256
+/// of the key; compared in constant time, refused when revoked or expired. `last_used_at` is
+/// written at most once a minute per key, so keys do not turn every read into a write.
 async fn authenticate_api_key(state: &AppState, key: &str) -> Result<CurrentUser> {
-    let prefix = ApiKey::parse_prefix(key).ok_or(Error::InvalidToken)?;
-    let mut db = state.db.clone();
-    let query = Query::select()
+    let mut query = Query::select()
         .columns(["id", "user_id", "key_hash", "expires_at", "last_used_at", "revoked_at"])
         .from("api_keys")
-        .and_where(Expr::col("prefix").eq(prefix))
         .to_owned();
+    if let Some(prefix) = ApiKey::parse_prefix(key) {
+        query.and_where(Expr::col("prefix").eq(prefix));
+    } else if key.starts_with(KWIK_KEY_MARKER) && key.len() <= 256 {
+        query.and_where(Expr::col("key_hash").eq(ApiKey::hash_key(key)));
+    } else {
+        return Err(Error::InvalidToken);
+    }
+    let mut db = state.db.clone();
     let row: KeyRow = db.fetch_optional(&query).await?.ok_or(Error::InvalidToken)?;
     let now = kwik_core::now();
     if !ApiKey::verify(key, &row.key_hash) || row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {

@@ -63,7 +63,7 @@ impl<T: Type + DeserializeOwned + Validate + Send + 'static> ParsePayload for Js
         let rules = rules_of(request);
         let parsed = parse_json_value(&bytes).and_then(|value| {
             check_required::<T>(&value)?;
-            parse_value(&value, &rules)
+            parse_text(&bytes, &value, rules)
         });
         parsed.map(JsonBody).map_err(|e| ApiError(e).into())
     }
@@ -76,7 +76,38 @@ poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwn
 /// # Errors
 /// [`Error::Validation`] describing every problem found.
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8], rules: &Rules) -> Result<T, Error> {
-    parse_value(&parse_json_value(bytes)?, rules)
+    parse_text(bytes, &parse_json_value(bytes)?, *rules)
+}
+
+/// Deserializes `T` from the JSON text itself, so that types which read a value's own text (an
+/// exact `Decimal` through serde_json's `RawValue`) see it; `value` is the same document, parsed,
+/// for echoing the offending input.
+fn parse_text<T: DeserializeOwned + Validate>(bytes: &[u8], value: &Value, rules: Rules) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| located(&e, value))?;
+    let issues = parsed.validate(&rules);
+    if issues.is_empty() { Ok(parsed) } else { Err(Error::Validation(issues)) }
+}
+
+/// A serde error as one FastAPI-shaped issue at its field.
+fn located<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>, value: &Value) -> Error {
+    let mut loc = vec![Value::from("body")];
+    for segment in e.path() {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => loc.push(Value::from(*index)),
+            // serde_json's private markers (a `RawValue`) are not fields.
+            serde_path_to_error::Segment::Map { key } if key.starts_with("$serde_json") => {}
+            serde_path_to_error::Segment::Map { key } => loc.push(Value::from(key.clone())),
+            serde_path_to_error::Segment::Enum { variant } => loc.push(Value::from(variant.clone())),
+            serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    // serde_json appends the position; the location says where.
+    let message = e.inner().to_string();
+    let message = message.split(" at line ").next().unwrap_or_default();
+    let (kind, msg, loc) = describe_serde_error(message, loc);
+    let input = input_at(value, &loc);
+    Error::validation(ValidationIssue { kind, loc, msg, input, ctx: None })
 }
 
 /// Parses bytes as JSON: empty → 422 `missing` at `["body"]`, malformed → 422 `json_invalid`.
@@ -151,21 +182,7 @@ fn body_shape<T: Type + 'static>() -> BodyShape {
 /// # Errors
 /// [`Error::Validation`] describing every problem found.
 pub fn parse_value<T: DeserializeOwned + Validate>(value: &Value, rules: &Rules) -> Result<T, Error> {
-    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
-        let mut loc = vec![Value::from("body")];
-        for segment in e.path() {
-            match segment {
-                serde_path_to_error::Segment::Seq { index } => loc.push(Value::from(*index)),
-                serde_path_to_error::Segment::Map { key } => loc.push(Value::from(key.clone())),
-                serde_path_to_error::Segment::Enum { variant } => loc.push(Value::from(variant.clone())),
-                serde_path_to_error::Segment::Unknown => {}
-            }
-        }
-        let message = e.inner().to_string();
-        let (kind, msg, loc) = describe_serde_error(&message, loc);
-        let input = input_at(value, &loc);
-        Error::validation(ValidationIssue { kind, loc, msg, input, ctx: None })
-    })?;
+    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| located(&e, value))?;
     let issues = parsed.validate(rules);
     if issues.is_empty() { Ok(parsed) } else { Err(Error::Validation(issues)) }
 }
@@ -233,8 +250,11 @@ impl<T> std::ops::Deref for FormBody<T> {
 impl<T: Type> Payload for FormBody<T> {
     const CONTENT_TYPE: &'static str = "application/x-www-form-urlencoded";
 
-    fn check_content_type(content_type: &str) -> bool {
-        content_type.parse::<mime_guess_free::Mime>().is_ok_and(|mime| mime.is_form())
+    /// Any content type is accepted here, as FastAPI's `Form(...)` does: a body that is not a form
+    /// (JSON, say) reads as an empty form, so each required field is reported missing (422 at
+    /// `["body", "username"]`, ...) instead of a content-type error.
+    fn check_content_type(_content_type: &str) -> bool {
+        true
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -251,6 +271,10 @@ impl<T: Type + DeserializeOwned + Validate + Send + 'static> ParsePayload for Fo
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let bytes = Vec::<u8>::from_request(request, body).await?;
+        let is_form = request
+            .content_type()
+            .is_some_and(|ct| ct.parse::<mime_guess_free::Mime>().is_ok_and(|mime| mime.is_form()));
+        let bytes = if is_form { bytes } else { Vec::new() };
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
             ApiError(Error::validation(ValidationIssue::new(
                 "value_error",

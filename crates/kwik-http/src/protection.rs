@@ -245,12 +245,59 @@ pub(crate) async fn observe<E: Endpoint>(
     Ok(response)
 }
 
+/// The authentication rate limit for handlers that verify a password outside the login routes
+/// (password changes, API-key creation): every attempt counts against the client's and the
+/// account's authentication budget, the same budget login uses (`KWIK_AUTH_RATE_LIMIT_PER_MINUTE`,
+/// OWASP Authentication Cheat Sheet), so a stolen session cannot guess passwords at the general
+/// rate. [`guard`] puts it in every request's data; handlers take it from the request.
+#[derive(Clone)]
+pub struct PasswordAttempts {
+    protection: Arc<Protection>,
+    client: String,
+}
+
+impl PasswordAttempts {
+    /// Counts one password check for the client and for `account` (the user's email, normalised
+    /// as login does).
+    ///
+    /// # Errors
+    /// [`Error::TooManyRequests`] (429 with `Retry-After`) when either is over its limit.
+    pub async fn count(&self, account: &str) -> Result<(), Error> {
+        let limits = &self.protection.limits;
+        if !limits.enabled(Bucket::Auth) {
+            return Ok(());
+        }
+        let keys = [format!("auth-ip:{}", self.client), format!("auth-account:{}", account.trim().to_lowercase())];
+        for key in keys {
+            if let Some(retry_after) = limits.over_limit(Bucket::Auth, key).await {
+                tracing::warn!(client = self.client, "authentication rate limit hit on a password check");
+                return Err(Error::TooManyRequests { retry_after });
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a password check when the request went through [`guard`] (always, in an app built
+    /// by [`App::endpoint`](crate::App::endpoint)).
+    ///
+    /// # Errors
+    /// As [`count`](Self::count).
+    pub async fn count_for(req: &Request, account: &str) -> Result<(), Error> {
+        match req.data::<Self>() {
+            Some(attempts) => attempts.count(account).await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// Rate limits and the request timeout, inside CORS.
 pub(crate) async fn guard<E: Endpoint>(
     ep: Arc<E>,
     mut req: Request,
     protection: Arc<Protection>,
 ) -> poem::Result<Response> {
+    let client = protection.client_ip(&req).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    req.extensions_mut().insert(PasswordAttempts { protection: protection.clone(), client });
     // The timeout covers the rate-limit check too: on authentication routes it reads the body,
     // which a slow client could otherwise trickle in forever.
     let handle = async {

@@ -28,6 +28,10 @@ pub struct AppState {
     pub cursor_key: Arc<CursorKey>,
     /// Delivers password-reset tokens (default: [`LogSender`]).
     pub reset_sender: Arc<dyn ResetTokenSender>,
+    /// The permission names the code refers to: Kwik's built-in ones and every name a module
+    /// declares ([`App::module`](crate::App::module) adds them). Permission checks go by name,
+    /// so these cannot be renamed or deleted through the API.
+    pub declared_permissions: Arc<Vec<&'static str>>,
 }
 
 impl AppState {
@@ -52,6 +56,7 @@ impl AppState {
             hasher,
             cursor_key: Arc::new(CursorKey::new(&secret)),
             reset_sender: Arc::new(LogSender { reveal_token: settings_debug }),
+            declared_permissions: Arc::new(kwik_rbac::BUILTIN_PERMISSIONS.to_vec()),
         })
     }
 

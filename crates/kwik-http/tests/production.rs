@@ -96,7 +96,7 @@ impl Storage {
             Storage::Memory => Vec::new(),
             Storage::Redis => {
                 let Some(redis) = kwik_testing::redis_rate_limit_settings() else {
-                    eprintln!("skipped: {} is not set", kwik_testing::TEST_REDIS_URL);
+                    kwik_testing::skip_missing("KWIK_TEST_REDIS_URL is not set");
                     return None;
                 };
                 redis
@@ -1668,4 +1668,38 @@ async fn unicode_edge_cases_in_names_and_emails_are_stored_exactly_or_refused_wi
     for table in ["roles", "permissions", "users_roles", "roles_permissions", "api_keys"] {
         assert_eq!(count_of(&after, table), count_of(&before, table), "{table}");
     }
+}
+
+#[rstest]
+#[case::memory(Storage::Memory)]
+#[case::redis(Storage::Redis)]
+#[tokio::test]
+async fn password_changes_count_on_the_account_limit_across_client_addresses(#[case] storage: Storage) {
+    let Some(behind_proxy) =
+        limited_serve(storage, &[("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3"), ("KWIK_TRUSTED_PROXIES", "127.0.0.1")])
+            .await
+    else {
+        return;
+    };
+    // One successful login: the account's first attempt.
+    let body = form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]);
+    let login = behind_proxy.post("/api/v1/login/access-token", FORM, body, "192.0.2.1").await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let token = serde_json::from_str::<serde_json::Value>(&login.text).expect("json")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let change = |ip: &'static str| {
+        let request = behind_proxy
+            .http
+            .put(behind_proxy.url("/api/v1/users/me/password"))
+            .bearer_auth(&token)
+            .header("x-forwarded-for", ip)
+            .json(&json!({"old_password": "a-wrong-guess", "new_password": "a-brand-new-password-1"}));
+        async move { answer_http(request.send().await.expect("the server answers")).await }
+    };
+    // Each guess from a fresh address: only the account's budget can stop them.
+    assert_eq!(change("192.0.2.2").await.status, 401);
+    assert_eq!(change("192.0.2.3").await.status, 401);
+    change("192.0.2.4").await.assert_too_many("the account's fourth password check");
 }

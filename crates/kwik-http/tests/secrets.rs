@@ -77,7 +77,7 @@ async fn no_secret_reaches_the_logs_at_trace_level() {
     let refresh2 = refreshed["refresh_token"].as_str().unwrap().to_owned();
 
     let me = app.with_token(&access);
-    let key = json_of(me.post("/api-keys/").body_json(&json!({"name": "ci"})).send().await).await;
+    let key = json_of(me.post("/api-keys/").body_json(&json!({"name": "ci", "password": password})).send().await).await;
     let api_key = key["key"].as_str().unwrap().to_owned();
     app.with_api_key(&api_key).get("/users/me").send().await.assert_status_is_ok();
 

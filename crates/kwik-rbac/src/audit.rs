@@ -29,7 +29,7 @@ pub(crate) fn set_values(insert: &mut InsertStatement, values: Vec<Expr>) -> Res
     insert.values(values).map(|_| ()).map_err(|e| Error::Internal(format!("bad insert: {e}")))
 }
 
-/// `Some(row)` or Kwik's 404 `Entity <table> with id=<id> does not exist`.
+/// `Some(row)` or Kwik's 404 `Entity [<table>] with id=<id> does not exist`.
 pub(crate) fn found<T>(row: Option<T>, table: &str, id: i64) -> Result<T> {
     row.ok_or_else(|| Error::not_found(table, id))
 }

@@ -2,17 +2,37 @@
 
 use kwik_core::ValidationIssue;
 
-/// Role and permission names: trimmed then lower-cased, at least one character (Kwik), so
-/// duplicates are detected case-insensitively.
+/// The longest role or permission name, in characters (after trimming).
+pub const MAX_NAME_CHARS: usize = 100;
+/// The longest first name or surname, in characters.
+pub const MAX_PERSON_NAME_CHARS: usize = 100;
+/// The longest email address, in characters: RFC 5321 §4.5.3.1.3 bounds a path at 256 octets,
+/// which leaves 254 for the address.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// A `string_too_long` issue (pydantic's `max_length`), echoing at most the first 100 characters.
+fn too_long(value: &str, loc: &[&str], max: usize) -> ValidationIssue {
+    let echoed: String = value.chars().take(100).collect();
+    ValidationIssue::new("string_too_long", loc, format!("String should have at most {max} characters"))
+        .with_input(echoed)
+        .with_ctx(serde_json::json!({"max_length": max}))
+}
+
+/// Role and permission names: trimmed then lower-cased, 1 (Kwik) to [`MAX_NAME_CHARS`] (ours)
+/// characters, so duplicates are detected case-insensitively.
 ///
 /// # Errors
-/// A `string_too_short` issue at `loc` when nothing is left after trimming.
+/// A `string_too_short` issue at `loc` when nothing is left after trimming; `string_too_long`
+/// above the maximum.
 pub fn name(value: &str, loc: &[&str]) -> Result<String, ValidationIssue> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(ValidationIssue::new("string_too_short", loc, "String should have at least 1 character")
             .with_input(value)
             .with_ctx(min_length_ctx()));
+    }
+    if trimmed.chars().count() > MAX_NAME_CHARS {
+        return Err(too_long(value, loc, MAX_NAME_CHARS));
     }
     Ok(trimmed.to_lowercase())
 }
@@ -26,9 +46,13 @@ fn min_length_ctx() -> serde_json::Value {
 /// (`MiXed@EXAMPLE.Com` → `MiXed@example.com`).
 ///
 /// # Errors
-/// A `value_error` issue at `loc` for an invalid address.
+/// A `value_error` issue at `loc` for an invalid address; `string_too_long` above
+/// [`MAX_EMAIL_CHARS`].
 pub fn email(value: &str, loc: &[&str]) -> Result<String, ValidationIssue> {
     let trimmed = value.trim();
+    if trimmed.chars().count() > MAX_EMAIL_CHARS {
+        return Err(too_long(value, loc, MAX_EMAIL_CHARS));
+    }
     let invalid = || {
         ValidationIssue::new("value_error", loc, "value is not a valid email address: the address is not valid")
             .with_input(value)
@@ -40,15 +64,19 @@ pub fn email(value: &str, loc: &[&str]) -> Result<String, ValidationIssue> {
     Ok(format!("{local}@{}", domain.to_lowercase()))
 }
 
-/// First names and surnames: at least one character (Kwik's `UserRegistration`).
+/// First names and surnames: 1 (Kwik's `UserRegistration`) to [`MAX_PERSON_NAME_CHARS`] (ours)
+/// characters.
 ///
 /// # Errors
-/// A `string_too_short` issue at `loc` for an empty string.
+/// A `string_too_short` issue at `loc` for an empty string; `string_too_long` above the maximum.
 pub fn person_name(value: &str, loc: &[&str]) -> Result<String, ValidationIssue> {
     if value.is_empty() {
         return Err(ValidationIssue::new("string_too_short", loc, "String should have at least 1 character")
             .with_input(value)
             .with_ctx(min_length_ctx()));
+    }
+    if value.chars().count() > MAX_PERSON_NAME_CHARS {
+        return Err(too_long(value, loc, MAX_PERSON_NAME_CHARS));
     }
     Ok(value.to_owned())
 }

@@ -57,6 +57,66 @@ pub async fn by_name(exec: &mut impl Executor, name: &str) -> Result<Option<Role
     exec.fetch_optional(select().and_where(Expr::col((TABLE, "name")).eq(name))).await
 }
 
+/// The administrator role: the one bootstrap marked (see [`crate::bootstrap`]), whatever its name.
+///
+/// # Errors
+/// Database errors.
+pub async fn admin(exec: &mut impl Executor) -> Result<Option<Role>> {
+    exec.fetch_optional(select().and_where(Expr::col((TABLE, "system_key")).eq(crate::bootstrap::ADMIN_SYSTEM_KEY)))
+        .await
+}
+
+/// A 409 when `role_id` is the administrator role, which bootstrap owns: `doing` says what was
+/// refused.
+async fn refuse_for_admin(ctx: &mut Context, role_id: i64, doing: &str) -> Result<()> {
+    if admin(&mut ctx.tx).await?.is_some_and(|admin| admin.id == role_id) {
+        return Err(Error::Conflict(format!("The admin role cannot be {doing}")));
+    }
+    Ok(())
+}
+
+/// Refuses (409) a change that would leave the administrator role without an active member:
+/// `leaving` is the user about to be deactivated or removed from it. Nothing is refused when that
+/// user is not an active member (the change does not reduce the count). On PostgreSQL the
+/// administrator role's row is locked first, so two administrators removing each other at once
+/// are serialized (on SQLite, write transactions already are).
+///
+/// # Errors
+/// [`Error::Conflict`]; database errors.
+pub async fn keep_an_active_administrator(ctx: &mut Context, leaving: i64) -> Result<()> {
+    let Some(admin) = admin(&mut ctx.tx).await? else { return Ok(()) };
+    if ctx.backend() == kwik_core::Backend::Postgres {
+        let lock = Query::select()
+            .column("id")
+            .from(TABLE)
+            .and_where(Expr::col("id").eq(admin.id))
+            .lock(sea_query::LockType::Update)
+            .to_owned();
+        ctx.tx.fetch_i64(&lock).await?;
+    }
+    let active_members = |excluding: Option<i64>| {
+        let mut count = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from("users_roles")
+            .inner_join("users", Expr::col(("users", "id")).equals(("users_roles", "user_id")))
+            .and_where(Expr::col(("users_roles", "role_id")).eq(admin.id))
+            .and_where(Expr::col(("users", "is_active")).eq(true))
+            .to_owned();
+        if let Some(user) = excluding {
+            count.and_where(Expr::col(("users", "id")).ne(user));
+        }
+        count
+    };
+    let all = ctx.tx.fetch_i64(&active_members(None)).await?;
+    let others = ctx.tx.fetch_i64(&active_members(Some(leaving))).await?;
+    if all > others && others == 0 {
+        return Err(Error::Conflict(
+            "The last active member of the admin role cannot be deactivated or removed from it".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Creates a role; a taken (normalised) name is a 409.
 ///
 /// # Errors
@@ -75,12 +135,19 @@ pub async fn create(ctx: &mut Context, name: &str, is_active: bool) -> Result<Ro
 }
 
 /// Renames and/or (de)activates a role. Renaming to a name another role has is a 409 (Kwik
-/// accepts it and breaks later: bug §9.3).
+/// accepts it and breaks later: bug §9.3). The administrator role can be neither renamed nor
+/// deactivated (409).
 ///
 /// # Errors
-/// [`Error::NotFound`], [`Error::DuplicatedEntity`]; database errors.
+/// [`Error::NotFound`], [`Error::DuplicatedEntity`], [`Error::Conflict`]; database errors.
 pub async fn update(ctx: &mut Context, id: i64, name: Option<&str>, is_active: Option<bool>) -> Result<Role> {
     let current = get_if_exist(&mut ctx.tx, id).await?;
+    if name.is_some_and(|name| name != current.name) {
+        refuse_for_admin(ctx, id, "renamed").await?;
+    }
+    if is_active == Some(false) {
+        refuse_for_admin(ctx, id, "deactivated").await?;
+    }
     let mut update = Query::update().table(TABLE).and_where(Expr::col("id").eq(id)).to_owned();
     if let Some(name) = name {
         if name != current.name && by_name(&mut ctx.tx, name).await?.is_some() {
@@ -97,12 +164,14 @@ pub async fn update(ctx: &mut Context, id: i64, name: Option<&str>, is_active: O
 }
 
 /// Deletes a role after detaching its users and permissions, in the caller's transaction, and
-/// returns it as it was (Kwik answers 500 when links exist: bug §9.4).
+/// returns it as it was (Kwik answers 500 when links exist: bug §9.4). The administrator role
+/// cannot be deleted (409).
 ///
 /// # Errors
-/// [`Error::NotFound`]; database errors.
+/// [`Error::NotFound`], [`Error::Conflict`]; database errors.
 pub async fn delete(ctx: &mut Context, id: i64) -> Result<Role> {
     let role = get_if_exist(&mut ctx.tx, id).await?;
+    refuse_for_admin(ctx, id, "deleted").await?;
     for link in ["roles_permissions", "users_roles"] {
         ctx.tx.execute(&Query::delete().from_table(link).and_where(Expr::col("role_id").eq(id)).to_owned()).await?;
     }
@@ -196,11 +265,13 @@ pub async fn add_permission(ctx: &mut Context, role_id: i64, permission_id: i64)
     ctx.tx.execute(&insert).await.map(drop)
 }
 
-/// Revokes a permission from the role; a no-op when not granted.
+/// Revokes a permission from the role; a no-op when not granted. The administrator role holds
+/// every permission (bootstrap grants them again at each start): revoking one from it is a 409.
 ///
 /// # Errors
-/// Database errors.
+/// [`Error::Conflict`]; database errors.
 pub async fn remove_permission(ctx: &mut Context, role_id: i64, permission_id: i64) -> Result<()> {
+    refuse_for_admin(ctx, role_id, "stripped of a permission: it holds every permission").await?;
     let delete = Query::delete()
         .from_table("roles_permissions")
         .and_where(Expr::col("role_id").eq(role_id))
@@ -226,11 +297,15 @@ pub async fn add_user(ctx: &mut Context, role_id: i64, user_id: i64) -> Result<(
     ctx.tx.execute(&insert).await.map(drop)
 }
 
-/// Removes a user from the role; a no-op when not a member.
+/// Removes a user from the role; a no-op when not a member. Removing the last active member of
+/// the administrator role is a 409 (see [`keep_an_active_administrator`]).
 ///
 /// # Errors
-/// Database errors.
+/// [`Error::Conflict`]; database errors.
 pub async fn remove_user(ctx: &mut Context, role_id: i64, user_id: i64) -> Result<()> {
+    if admin(&mut ctx.tx).await?.is_some_and(|admin| admin.id == role_id) {
+        keep_an_active_administrator(ctx, user_id).await?;
+    }
     let delete = Query::delete()
         .from_table("users_roles")
         .and_where(Expr::col("role_id").eq(role_id))
@@ -239,11 +314,12 @@ pub async fn remove_user(ctx: &mut Context, role_id: i64, user_id: i64) -> Resul
     ctx.tx.execute(&delete).await.map(drop)
 }
 
-/// Revokes every permission of the role.
+/// Revokes every permission of the role (a 409 for the administrator role).
 ///
 /// # Errors
-/// Database errors.
+/// [`Error::Conflict`]; database errors.
 pub async fn clear_permissions(ctx: &mut Context, role_id: i64) -> Result<()> {
+    refuse_for_admin(ctx, role_id, "stripped of a permission: it holds every permission").await?;
     ctx.tx
         .execute(
             &Query::delete().from_table("roles_permissions").and_where(Expr::col("role_id").eq(role_id)).to_owned(),
@@ -252,11 +328,13 @@ pub async fn clear_permissions(ctx: &mut Context, role_id: i64) -> Result<()> {
         .map(drop)
 }
 
-/// Removes every user from the role.
+/// Removes every user from the role (a 409 for the administrator role: it would be left without
+/// an active member).
 ///
 /// # Errors
-/// Database errors.
+/// [`Error::Conflict`]; database errors.
 pub async fn clear_users(ctx: &mut Context, role_id: i64) -> Result<()> {
+    refuse_for_admin(ctx, role_id, "emptied: it would be left without an active member").await?;
     ctx.tx
         .execute(&Query::delete().from_table("users_roles").and_where(Expr::col("role_id").eq(role_id)).to_owned())
         .await

@@ -77,7 +77,7 @@ pub async fn get(exec: &mut impl Executor, id: i64) -> Result<Option<User>> {
     exec.fetch_optional(select().and_where(Expr::col((TABLE, "id")).eq(id))).await
 }
 
-/// The user with this id, or Kwik's 404 `Entity users with id=N does not exist`.
+/// The user with this id, or Kwik's 404 `Entity [users] with id=N does not exist`.
 ///
 /// # Errors
 /// [`Error::NotFound`]; database errors.
@@ -144,6 +144,9 @@ pub async fn update(ctx: &mut Context, id: i64, patch: UserPatch) -> Result<User
     if let Some(email) = patch.email {
         update.value("email", email);
     }
+    if patch.is_active == Some(false) && current.is_active {
+        roles::keep_an_active_administrator(ctx, id).await?;
+    }
     if let Some(active) = patch.is_active {
         update.value("is_active", active);
         if current.is_active && !active {
@@ -156,33 +159,107 @@ pub async fn update(ctx: &mut Context, id: i64, patch: UserPatch) -> Result<User
 }
 
 /// Stores a new password hash and bumps the token version: every token issued before is revoked.
+/// API keys are kept (the user's own change; see [`reset_password`] for the paths that revoke
+/// them).
 ///
 /// # Errors
 /// [`Error::NotFound`]; database errors.
 pub async fn set_password(ctx: &mut Context, id: i64, hashed_password: &str) -> Result<User> {
+    set_password_if(ctx, id, None, hashed_password).await?.ok_or_else(|| Error::not_found(TABLE, id))
+}
+
+/// [`set_password`] as a compare-and-set: only when the stored hash is still `expected` (when
+/// given), so a password verified against that hash cannot overwrite a change made meanwhile.
+/// `None` when nothing was written.
+///
+/// # Errors
+/// Database errors.
+pub async fn set_password_if(
+    ctx: &mut Context,
+    id: i64,
+    expected: Option<&str>,
+    hashed_password: &str,
+) -> Result<Option<User>> {
     let mut update = Query::update()
         .table(TABLE)
         .value("hashed_password", hashed_password)
         .value("token_version", Expr::col("token_version").add(1))
         .and_where(Expr::col("id").eq(id))
         .to_owned();
+    if let Some(expected) = expected {
+        update.and_where(Expr::col("hashed_password").eq(expected));
+    }
     touch(&mut update, ctx);
-    ctx.tx.execute(&update).await?;
-    get_if_exist(&mut ctx.tx, id).await
+    if ctx.tx.execute(&update).await? == 0 {
+        return Ok(None);
+    }
+    get(&mut ctx.tx, id).await
 }
 
-/// Replaces the hash without revoking tokens (transparent re-hash after a login with a legacy
-/// bcrypt hash or outdated argon2 parameters: the password itself did not change).
+/// A password reset (by an administrator, through recovery, or by `create-superuser`): the new
+/// hash, every token revoked, and every API key of the user revoked too — a reset is what one
+/// does when an account may be in someone else's hands. Compare-and-set on `expected` as in
+/// [`set_password_if`].
 ///
 /// # Errors
 /// Database errors.
-pub async fn rehash_password(exec: &mut impl Executor, id: i64, hashed_password: &str) -> Result<()> {
+pub async fn reset_password_if(
+    ctx: &mut Context,
+    id: i64,
+    expected: Option<&str>,
+    hashed_password: &str,
+) -> Result<Option<User>> {
+    let Some(user) = set_password_if(ctx, id, expected, hashed_password).await? else { return Ok(None) };
+    let revoke = Query::update()
+        .table("api_keys")
+        .value("revoked_at", kwik_core::now())
+        .and_where(Expr::col("user_id").eq(id))
+        .and_where(Expr::col("revoked_at").is_null())
+        .to_owned();
+    ctx.tx.execute(&revoke).await?;
+    Ok(Some(user))
+}
+
+/// [`reset_password_if`] without the compare-and-set.
+///
+/// # Errors
+/// [`Error::NotFound`]; database errors.
+pub async fn reset_password(ctx: &mut Context, id: i64, hashed_password: &str) -> Result<User> {
+    reset_password_if(ctx, id, None, hashed_password).await?.ok_or_else(|| Error::not_found(TABLE, id))
+}
+
+/// Replaces the hash without revoking tokens (transparent re-hash after a login with a legacy
+/// bcrypt hash or outdated argon2 parameters: the password itself did not change). Only when the
+/// stored hash is still `previous`, so a password changed meanwhile is never overwritten with the
+/// old one. Returns whether it was written.
+///
+/// # Errors
+/// Database errors.
+pub async fn rehash_password(exec: &mut impl Executor, id: i64, previous: &str, hashed_password: &str) -> Result<bool> {
     let update = Query::update()
         .table(TABLE)
         .value("hashed_password", hashed_password)
         .and_where(Expr::col("id").eq(id))
+        .and_where(Expr::col("hashed_password").eq(previous))
         .to_owned();
-    exec.execute(&update).await.map(drop)
+    Ok(exec.execute(&update).await? == 1)
+}
+
+/// The user bootstrap marked with this `system_key` (see [`crate::bootstrap`]).
+///
+/// # Errors
+/// Database errors.
+pub async fn by_system_key(exec: &mut impl Executor, key: &str) -> Result<Option<User>> {
+    exec.fetch_optional(select().and_where(Expr::col((TABLE, "system_key")).eq(key))).await
+}
+
+/// Marks a user with a `system_key` (bootstrap only; no API sets it).
+///
+/// # Errors
+/// Database errors.
+pub async fn set_system_key(ctx: &mut Context, id: i64, key: &str) -> Result<()> {
+    let update = Query::update().table(TABLE).value("system_key", key).and_where(Expr::col("id").eq(id)).to_owned();
+    ctx.tx.execute(&update).await.map(drop)
 }
 
 /// A page of users and the number of users matching the filters.

@@ -134,7 +134,7 @@ impl Scenario {
             }
             world.roles.insert(spec.name.clone(), role);
         }
-        let admin_role = roles::by_name(&mut ctx.tx, kwik_rbac::bootstrap::ADMIN_ROLE)
+        let admin_role = roles::admin(&mut ctx.tx)
             .await
             .unwrap_or_else(|e| panic!("scenario: {e}"))
             .unwrap_or_else(|| panic!("scenario: the admin role is missing"));

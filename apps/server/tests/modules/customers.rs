@@ -217,7 +217,7 @@ async fn customer_seed_is_idempotent_and_exact() {
     let largest = (1..=rows).map(|i| dec(&format!("{}.{:02}", 1000 + (i * 37) % 9000, i % 100))).max().unwrap();
     assert_eq!(limit_of(&page["data"][0]), largest);
     let unknown = admin.get("/customers/99999").send().await;
-    assert_detail(unknown, 404, "Entity customers with id=99999 does not exist").await;
+    assert_detail(unknown, 404, "Entity [customers] with id=99999 does not exist").await;
 }
 
 /// POSTs a raw JSON body (so numbers keep their exact text: `json!` would go through `f64`).

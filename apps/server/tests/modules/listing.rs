@@ -367,7 +367,7 @@ async fn oversized_list_queries_are_refused_and_the_server_keeps_answering() {
             "{collection}"
         );
     }
-    let (status, body) = list_raw(&admin, "/projects/", &[("sorting", &vec!["name"; 9].join(","))]).await;
+    let (status, body) = list_raw(&admin, "/projects/", &[("sorting", &["name"; 9].join(","))]).await;
     assert_eq!((status, &body["detail"]), (400, &json!("Too many sort fields: 9 (at most 8)")));
     let many_values = vec!["1"; 600].join(",");
     let in_filter = format!("id:in:{many_values}");

@@ -213,7 +213,7 @@ async fn project_crud_round_trip() {
 
     let deleted = ok(admin.delete(&format!("/projects/{project_id}")).send().await).await;
     assert_eq!(deleted, updated, "delete returns the entity as it was");
-    let missing = format!("Entity projects with id={project_id} does not exist");
+    let missing = format!("Entity [projects] with id={project_id} does not exist");
     assert_detail(admin.get(&format!("/projects/{project_id}")).send().await, 404, &missing).await;
     assert_detail(admin.delete(&format!("/projects/{project_id}")).send().await, 404, &missing).await;
     assert_eq!(total(&list(&admin, "/projects/", &[]).await), 0);
@@ -254,7 +254,7 @@ async fn customer_crud_round_trip() {
 
     let deleted = ok(admin.delete(&format!("/customers/{customer_id}")).send().await).await;
     assert_eq!(deleted, updated);
-    let missing = format!("Entity customers with id={customer_id} does not exist");
+    let missing = format!("Entity [customers] with id={customer_id} does not exist");
     assert_detail(admin.get(&format!("/customers/{customer_id}")).send().await, 404, &missing).await;
     assert_eq!(total(&list(&admin, "/customers/", &[]).await), 0);
 }
@@ -266,8 +266,8 @@ async fn unknown_ids_are_404_with_kwiks_text() {
     // Existing rows must not matter.
     create_project(&admin, &json!({"name": "exists"})).await;
     create_customer(&admin, &json!({"name": "Exists", "email": "exists@example.com"})).await;
-    let projects = "Entity projects with id=999 does not exist";
-    let customers = "Entity customers with id=999 does not exist";
+    let projects = "Entity [projects] with id=999 does not exist";
+    let customers = "Entity [customers] with id=999 does not exist";
     let cases = [
         ("GET", "/projects/999", None, projects),
         ("PUT", "/projects/999", Some(json!({"name": "x"})), projects),

@@ -52,6 +52,10 @@ pub struct ApiKeyProfile {
 /// `POST /api-keys/`.
 #[derive(Debug, Clone, Object, Deserialize)]
 pub struct ApiKeyCreate {
+    /// The caller's current password: a key outlives every token, so minting one re-authenticates
+    /// (OWASP ASVS V2/V3, re-authentication before sensitive actions).
+    #[oai(write_only)]
+    pub password: String,
     /// A label, 1 to 100 characters.
     pub name: String,
     /// Lifetime in days (1 to 3650); none = no expiry.
@@ -105,15 +109,29 @@ fn select() -> SelectStatement {
 impl ApiKeysApi {
     /// Create an API key
     ///
-    /// Requires: authentication. The key acts as its owner, with the owner's current permissions.
-    /// Only a SHA-256 hash is stored; the key is in this response and nowhere else.
+    /// Requires: authentication with a login token of one's own (403 from an impersonation session
+    /// or with an API key) and the caller's current `password` (401 `Incorrect credentials` when
+    /// wrong; each attempt counts against the authentication rate limit, 429). The key acts as its
+    /// owner, with the owner's current permissions. Only a SHA-256 hash is stored; the key is in
+    /// this response and nowhere else.
     #[oai(path = "/", method = "post")]
     async fn create(
         &self,
+        req: &poem::Request,
         state: Data<&AppState>,
         auth: Auth,
         body: JsonBody<ApiKeyCreate>,
     ) -> ApiResult<Json<ApiKeyCreated>> {
+        if auth.impersonator().is_some() {
+            return Err(Error::Forbidden("API keys cannot be created while impersonating".to_owned()).into());
+        }
+        if auth.claims.is_none() {
+            return Err(Error::Forbidden("API keys cannot be created with an API key".to_owned()).into());
+        }
+        crate::PasswordAttempts::count_for(req, &auth.current.user.email).await?;
+        if !state.hasher.verify(&body.password, Some(&auth.current.user.hashed_password)).await?.is_valid() {
+            return Err(Error::AuthenticationFailed.into());
+        }
         let generated = ApiKey::generate();
         let now = kwik_core::now();
         let expires_at = body.expires_in_days.map(|days| now + chrono::Duration::days(days));

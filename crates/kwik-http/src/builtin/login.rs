@@ -50,8 +50,10 @@ impl LoginApi {
         }
         if needs_rehash {
             let upgraded = state.hasher.hash(&form.password).await?;
-            users::rehash_password(&mut db, user.id, &upgraded).await?;
-            tracing::info!(user_id = user.id, "password hash upgraded to the current argon2id parameters");
+            // Compare-and-set on the hash just verified: a password changed meanwhile stays.
+            if users::rehash_password(&mut db, user.id, &user.hashed_password, &upgraded).await? {
+                tracing::info!(user_id = user.id, "password hash upgraded to the current argon2id parameters");
+            }
         }
         let mut ctx = Context::begin(&state.db, Some(user.id)).await?;
         let token = issue_tokens(&state, &mut ctx, &user, uuid::Uuid::new_v4().to_string()).await?;
@@ -114,7 +116,9 @@ impl LoginApi {
     /// Impersonate a user
     ///
     /// Returns a token acting as `user_id` with that user's permissions; the token records the
-    /// impersonator. Requires: `impersonification`. 404 for an unknown user.
+    /// impersonator. Requires: `impersonification`, with a token of one's own: from inside an
+    /// impersonation session it is 403 (it would launder the session into the target's
+    /// identity). 404 for an unknown user.
     #[oai(path = "/impersonate", method = "post")]
     async fn impersonate(
         &self,
@@ -122,6 +126,12 @@ impl LoginApi {
         auth: Auth<Impersonification>,
         user_id: QueryParam<i64>,
     ) -> ApiResult<Json<Token>> {
+        if auth.impersonator().is_some() {
+            return Err(Error::Forbidden("Not allowed while impersonating; stop impersonating first".to_owned()).into());
+        }
+        if auth.claims.is_none() {
+            return Err(Error::Forbidden("Impersonation needs a login token, not an API key".to_owned()).into());
+        }
         let target = users::get_if_exist(&mut state.db.clone(), user_id.0).await?;
         let impersonator = Impersonator { id: auth.id(), token_version: auth.current.user.token_version };
         let claims =
@@ -159,19 +169,23 @@ impl LoginApi {
 
     /// Reset a password with a reset token
     ///
-    /// Public. The token (from `/login/password-recovery`) is single-use: it dies once the
-    /// password changes, after 48 hours, or when the user is deactivated. Bad token: 400 `Invalid token`.
+    /// Public. The token (from `/login/password-recovery`) is single-use, also when presented
+    /// twice at once: it dies once the password changes, after 48 hours, or when the user is
+    /// deactivated. Bad token: 400 `Invalid token`. Revokes the user's tokens and API keys.
     #[oai(path = "/reset-password", method = "post")]
     async fn reset_password(&self, state: Data<&AppState>, body: JsonBody<ResetPassword>) -> ApiResult<Json<Message>> {
         let claims = state.jwt.decode(&body.token, TokenKind::Reset)?;
-        let mut ctx = Context::begin(&state.db, None).await?;
-        let user = users::get(&mut ctx.tx, claims.user_id()?).await?.ok_or(Error::InvalidToken)?;
+        let user = users::get(&mut state.db.clone(), claims.user_id()?).await?.ok_or(Error::InvalidToken)?;
         if !user.is_active || user.token_version != claims.kwik_ver || !claims.password_matches(&user.hashed_password) {
             return Err(Error::InvalidToken.into());
         }
+        // Hash outside the write transaction, then compare-and-set on the hash the token was
+        // issued for: of two simultaneous uses, exactly one writes.
         let hashed = state.hasher.hash(&body.password).await?;
-        ctx.user_id = Some(user.id);
-        users::set_password(&mut ctx, user.id, &hashed).await?;
+        let mut ctx = Context::begin(&state.db, Some(user.id)).await?;
+        users::reset_password_if(&mut ctx, user.id, Some(&user.hashed_password), &hashed)
+            .await?
+            .ok_or(Error::InvalidToken)?;
         ctx.commit().await?;
         Ok(Json(Message { msg: "Password updated successfully".to_owned() }))
     }

@@ -89,7 +89,9 @@ impl PermissionsApi {
 
     /// Rename a permission
     ///
-    /// Requires: `permission_update`. A taken name: 409 (Kwik accepts it: bug §9.3).
+    /// Requires: `permission_update`. A taken name: 409 (Kwik accepts it: bug §9.3). A permission
+    /// the application's code checks (built-in or declared by a module): 409, since checks go by
+    /// name and a rename would hand its power to whatever takes the name next.
     #[oai(path = "/:permission_id", method = "put")]
     async fn update(
         &self,
@@ -100,6 +102,10 @@ impl PermissionsApi {
     ) -> PermissionResult {
         let name = normalize::name(&body.name, &["body", "name"]).map_err(Error::validation)?;
         let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let current = permissions::get_if_exist(&mut ctx.tx, permission_id.0).await?;
+        if current.name != name {
+            refuse_if_declared(&state, &current.name, "renamed")?;
+        }
         let permission = permissions::update(&mut ctx, permission_id.0, &name).await?;
         ctx.commit().await?;
         Ok(Json(permission.into()))
@@ -153,7 +159,8 @@ impl PermissionsApi {
 
     /// Delete a permission
     ///
-    /// Requires: `permission_delete`. Its role links are purged first. Returns it as it was.
+    /// Requires: `permission_delete`. Its role links are purged first. Returns it as it was. A
+    /// permission the application's code checks: 409.
     #[oai(path = "/:permission_id", method = "delete")]
     async fn delete(
         &self,
@@ -162,8 +169,21 @@ impl PermissionsApi {
         permission_id: Path<i64>,
     ) -> PermissionResult {
         let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let current = permissions::get_if_exist(&mut ctx.tx, permission_id.0).await?;
+        refuse_if_declared(&state, &current.name, "deleted")?;
         let permission = permissions::delete(&mut ctx, permission_id.0).await?;
         ctx.commit().await?;
         Ok(Json(permission.into()))
     }
+}
+
+/// A 409 for a permission name the application's code refers to (see
+/// [`AppState::declared_permissions`]).
+fn refuse_if_declared(state: &AppState, name: &str, doing: &str) -> Result<(), Error> {
+    if state.declared_permissions.contains(&name) {
+        return Err(Error::Conflict(format!(
+            "Permission '{name}' is used by the application and cannot be {doing}; revoke it from roles instead"
+        )));
+    }
+    Ok(())
 }

@@ -126,15 +126,17 @@ impl UsersApi {
     /// Change my password
     ///
     /// Requires: authentication. Wrong `old_password`: 401 `Incorrect credentials`. Every token
-    /// issued before the change stops working.
+    /// issued before the change stops working; API keys are kept. Each attempt counts against the
+    /// authentication rate limit of the client and the account (429).
     #[oai(path = "/me/password", method = "put")]
     async fn change_my_password(
         &self,
+        req: &poem::Request,
         state: Data<&AppState>,
         auth: Auth,
         body: JsonBody<UserPasswordChange>,
     ) -> ApiResult<Json<UserProfile>> {
-        change_password(&state, auth.id(), auth.id(), &body).await
+        change_password(req, &state, auth.id(), auth.id(), &body).await
     }
 
     /// Get a user
@@ -196,21 +198,25 @@ impl UsersApi {
 
     /// Change a user's password
     ///
-    /// Requires: `user_update`. The old password is still required (401 when wrong); 404 `User not found`.
+    /// Requires: `user_update`. The old password is still required (401 when wrong); 404 `User not
+    /// found`. Each attempt counts against the authentication rate limit of the client and the
+    /// target account (429).
     #[oai(path = "/:user_id/password", method = "put")]
     async fn change_password(
         &self,
+        req: &poem::Request,
         state: Data<&AppState>,
         auth: Auth<UserUpdate>,
         user_id: Path<i64>,
         body: JsonBody<UserPasswordChange>,
     ) -> ApiResult<Json<UserProfile>> {
-        change_password(&state, auth.id(), user_id.0, &body).await
+        change_password(req, &state, auth.id(), user_id.0, &body).await
     }
 
     /// Reset a user's password (administrator)
     ///
-    /// Requires: `password_reset`. 404 `User not found`; 400 `Inactive user`. Revokes the user's tokens.
+    /// Requires: `password_reset`. 404 `User not found`; 400 `Inactive user`. Revokes the user's
+    /// tokens and API keys.
     #[oai(path = "/:user_id/reset-password", method = "put")]
     async fn reset_password(
         &self,
@@ -219,14 +225,16 @@ impl UsersApi {
         user_id: Path<i64>,
         body: JsonBody<AdminPasswordReset>,
     ) -> ApiResult<Json<UserProfile>> {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
-        let user =
-            users::get(&mut ctx.tx, user_id.0).await?.ok_or_else(|| Error::NotFound("User not found".to_owned()))?;
+        let user = users::get(&mut state.db.clone(), user_id.0)
+            .await?
+            .ok_or_else(|| Error::NotFound("User not found".to_owned()))?;
         if !user.is_active {
             return Err(Error::InactiveUser.into());
         }
+        // Hash before taking the write lock: a hash costs tens of milliseconds.
         let hashed = state.hasher.hash(&body.new_password).await?;
-        let user = users::set_password(&mut ctx, user.id, &hashed).await?;
+        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let user = users::reset_password(&mut ctx, user.id, &hashed).await?;
         ctx.commit().await?;
         Ok(Json(user.into()))
     }
@@ -249,19 +257,28 @@ async fn update_user(
     Ok(Json(user.into()))
 }
 
+/// Verifies the old password and hashes the new one outside any transaction (argon2 takes tens
+/// of milliseconds; on SQLite a write transaction blocks every writer), then writes with a
+/// compare-and-set on the verified hash: a change made meanwhile wins and this one is a 409.
 async fn change_password(
+    req: &poem::Request,
     state: &AppState,
     actor: i64,
     user_id: i64,
     body: &UserPasswordChange,
 ) -> ApiResult<Json<UserProfile>> {
-    let mut ctx = Context::begin(&state.db, Some(actor)).await?;
-    let user = users::get(&mut ctx.tx, user_id).await?.ok_or_else(|| Error::NotFound("User not found".to_owned()))?;
+    let user = users::get(&mut state.db.clone(), user_id)
+        .await?
+        .ok_or_else(|| Error::NotFound("User not found".to_owned()))?;
+    crate::PasswordAttempts::count_for(req, &user.email).await?;
     if !state.hasher.verify(&body.old_password, Some(&user.hashed_password)).await?.is_valid() {
         return Err(Error::AuthenticationFailed.into());
     }
     let hashed = state.hasher.hash(&body.new_password).await?;
-    let user = users::set_password(&mut ctx, user.id, &hashed).await?;
+    let mut ctx = Context::begin(&state.db, Some(actor)).await?;
+    let user = users::set_password_if(&mut ctx, user.id, Some(&user.hashed_password), &hashed)
+        .await?
+        .ok_or_else(|| Error::Conflict("The password was changed meanwhile; try again".to_owned()))?;
     ctx.commit().await?;
     Ok(Json(user.into()))
 }

@@ -2,7 +2,9 @@
 //! backend of this run (`cargo xtask test` runs it on SQLite and on PostgreSQL).
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests: failures should panic
 
+mod bounds;
 mod common;
+mod escalation;
 mod login;
 mod permissions;
 mod roles;

@@ -266,7 +266,7 @@ async fn get_permission_returns_it_or_404() {
     let path = format!("/permissions/{}", id_of(&created));
 
     assert_permission(&ok(admin.get(&path).send().await).await, id_of(&created), "report_export");
-    assert_detail(admin.get("/permissions/999").send().await, 404, "Entity permissions with id=999 does not exist")
+    assert_detail(admin.get("/permissions/999").send().await, 404, "Entity [permissions] with id=999 does not exist")
         .await;
     assert_unauthenticated(app.anonymous().get(&path).send().await).await;
     assert_forbidden(app.as_user(world.user("ann")).get(&path).send().await).await;
@@ -333,7 +333,7 @@ async fn update_permission_validates_404s_and_gates() {
     assert_validation(admin.put(&path).body_json(&json!({"name": " "})).send().await, &["body", "name"]).await;
     assert_validation(admin.put("/permissions/999").body_json(&json!({})).send().await, &["body", "name"]).await;
     let response = admin.put("/permissions/999").body_json(&json!({"name": "x"})).send().await;
-    assert_detail(response, 404, "Entity permissions with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [permissions] with id=999 does not exist").await;
     assert_forbidden(app.as_user(world.user("reader")).put(&path).body_json(&json!({"name": "x"})).send().await).await;
     assert_unauthenticated(app.anonymous().put(&path).body_json(&json!({"name": "x"})).send().await).await;
     assert_eq!(ok(admin.get(&path).send().await).await, export);
@@ -378,7 +378,7 @@ async fn permission_roles_and_available_roles_partition_all_roles() {
 
     for suffix in ["roles", "available-roles"] {
         let response = admin.get(&format!("/permissions/999/{suffix}")).send().await;
-        assert_detail(response, 404, "Entity permissions with id=999 does not exist").await;
+        assert_detail(response, 404, "Entity [permissions] with id=999 does not exist").await;
     }
 }
 
@@ -417,7 +417,7 @@ async fn clear_permission_roles_keeps_the_permission() {
     // Again: nothing to clear, still 200.
     assert_eq!(ok(admin.delete(&format!("/permissions/{post_write}/roles")).send().await).await, body);
     let response = admin.delete("/permissions/999/roles").send().await;
-    assert_detail(response, 404, "Entity permissions with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [permissions] with id=999 does not exist").await;
 }
 
 #[tokio::test]
@@ -430,7 +430,7 @@ async fn delete_permission_purges_its_role_links_and_returns_it() {
 
     let deleted = ok(admin.delete(&path).send().await).await;
     assert_permission(&deleted, post_write, "post_write");
-    let gone = format!("Entity permissions with id={post_write} does not exist");
+    let gone = format!("Entity [permissions] with id={post_write} does not exist");
     assert_detail(admin.get(&path).send().await, 404, &gone).await;
     assert_detail(admin.delete(&path).send().await, 404, &gone).await;
     let editor = ok(admin.get(&format!("/roles/{}/permissions", world.role("editor").id)).send().await).await;
@@ -443,18 +443,57 @@ async fn delete_permission_purges_its_role_links_and_returns_it() {
     assert_eq!(ok(admin.get("/permissions/").send().await).await["total"], 17);
     // The name can be created again.
     create_permission(&admin, "post_write").await;
-    assert_detail(admin.delete("/permissions/999").send().await, 404, "Entity permissions with id=999 does not exist")
-        .await;
+    assert_detail(
+        admin.delete("/permissions/999").send().await,
+        404,
+        "Entity [permissions] with id=999 does not exist",
+    )
+    .await;
 }
 
 #[tokio::test]
-async fn deleting_a_builtin_permission_takes_its_routes_away() {
+async fn permissions_the_code_checks_cannot_be_renamed_or_deleted() {
+    // Checks go by name: renaming `impersonification` away and a harmless permission one holds to
+    // `impersonification` used to hand out impersonation. Built-in names and every name a module
+    // declares are refused (409); other permissions still can be.
     let app = app().await;
     let admin = app.as_admin().await;
-    let role_read = world_permission_id(&admin, "role_read").await;
-    ok(admin.delete(&format!("/permissions/{role_read}")).send().await).await;
-    assert_forbidden(admin.get("/roles/").send().await).await;
-    ok(admin.get("/permissions/").send().await).await;
+    for name in ["impersonification", "role_read", "api_key_revoke"] {
+        let id = world_permission_id(&admin, name).await;
+        let renamed = admin.put(&format!("/permissions/{id}")).body_json(&json!({"name": "retired"})).send().await;
+        assert_detail(
+            renamed,
+            409,
+            &format!(
+                "Permission '{name}' is used by the application and cannot be renamed; revoke it from roles instead"
+            ),
+        )
+        .await;
+        let deleted = admin.delete(&format!("/permissions/{id}")).send().await;
+        assert_detail(
+            deleted,
+            409,
+            &format!(
+                "Permission '{name}' is used by the application and cannot be deleted; revoke it from roles instead"
+            ),
+        )
+        .await;
+        // Renaming to its own name (normalised) is not a rename.
+        ok(admin.put(&format!("/permissions/{id}")).body_json(&json!({"name": name.to_uppercase()})).send().await)
+            .await;
+    }
+    ok(admin.get("/roles/").send().await).await;
+    let custom = ok(admin.post("/permissions/").body_json(&json!({"name": "report_read"})).send().await).await;
+    let custom_id = id_of(&custom);
+    let renamed =
+        ok(admin.put(&format!("/permissions/{custom_id}")).body_json(&json!({"name": "report_view"})).send().await)
+            .await;
+    assert_eq!(renamed["name"], "report_view");
+    // Taking a checked name is a duplicate.
+    let taken =
+        admin.put(&format!("/permissions/{custom_id}")).body_json(&json!({"name": "impersonification"})).send().await;
+    assert_eq!(taken.0.status(), 409);
+    ok(admin.delete(&format!("/permissions/{custom_id}")).send().await).await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -502,7 +502,7 @@ async fn get_role_returns_its_profile_or_404() {
     let body = ok(admin.get(&format!("/roles/{staff}")).send().await).await;
     assert_role(&body, staff, "staff", true, 2);
 
-    assert_detail(admin.get("/roles/999").send().await, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(admin.get("/roles/999").send().await, 404, "Entity [roles] with id=999 does not exist").await;
     assert_unauthenticated(app.anonymous().get(&format!("/roles/{staff}")).send().await).await;
     assert_forbidden(app.as_user(world.user("ann")).get(&format!("/roles/{staff}")).send().await).await;
 }
@@ -577,7 +577,7 @@ async fn update_role_validates_404s_and_gates() {
     assert_detail(
         admin.put("/roles/999").body_json(&json!({"is_active": true})).send().await,
         404,
-        "Entity roles with id=999 does not exist",
+        "Entity [roles] with id=999 does not exist",
     )
     .await;
 
@@ -613,7 +613,7 @@ async fn delete_role_with_users_and_permissions_detaches_everything() {
     let deleted = ok(admin.delete(&format!("/roles/{auditor}")).send().await).await;
     assert_role(&deleted, auditor, "auditor", true, 2);
 
-    let gone = format!("Entity roles with id={auditor} does not exist");
+    let gone = format!("Entity [roles] with id={auditor} does not exist");
     assert_detail(admin.get(&format!("/roles/{auditor}")).send().await, 404, &gone).await;
     let list = ok(admin.get("/roles/").send().await).await;
     assert_eq!(names(&list), ["admin", "other"]);
@@ -651,9 +651,9 @@ async fn delete_role_404_and_gates() {
     assert_unauthenticated(app.anonymous().delete(&path).send().await).await;
     assert_forbidden(app.as_user(world.user("reader")).delete(&path).send().await).await;
     assert_eq!(ok(admin.delete(&path).send().await).await, empty, "returns the deleted role");
-    let gone = format!("Entity roles with id={} does not exist", id_of(&empty));
+    let gone = format!("Entity [roles] with id={} does not exist", id_of(&empty));
     assert_detail(admin.delete(&path).send().await, 404, &gone).await;
-    assert_detail(admin.delete("/roles/999").send().await, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(admin.delete("/roles/999").send().await, 404, "Entity [roles] with id=999 does not exist").await;
 }
 
 #[tokio::test]
@@ -778,7 +778,7 @@ async fn role_permissions_and_available_permissions_partition_all_permissions() 
 
     for suffix in ["permissions", "available-permissions"] {
         let response = admin.get(&format!("/roles/999/{suffix}")).send().await;
-        assert_detail(response, 404, "Entity roles with id=999 does not exist").await;
+        assert_detail(response, 404, "Entity [roles] with id=999 does not exist").await;
     }
 }
 
@@ -826,7 +826,7 @@ async fn role_users_and_available_users_list_each_user_once() {
     assert_eq!(ids(&unknown), ids(&all));
     assert_eq!(ids(&unknown).len(), 6);
     // ... but the members list of an unknown role is a 404.
-    assert_detail(admin.get("/roles/999/users").send().await, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(admin.get("/roles/999/users").send().await, 404, "Entity [roles] with id=999 does not exist").await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -872,11 +872,11 @@ async fn grant_permission_errors() {
 
     // 404 for the role first, then for the permission.
     let response = admin.post("/roles/999/permissions").body_json(&json!({"permission_id": 998})).send().await;
-    assert_detail(response, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [roles] with id=999 does not exist").await;
     let response = admin.post("/roles/999/permissions").body_json(&json!({"permission_id": user_read})).send().await;
-    assert_detail(response, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [roles] with id=999 does not exist").await;
     let response = admin.post(&path).body_json(&json!({"permission_id": 999})).send().await;
-    assert_detail(response, 404, "Entity permissions with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [permissions] with id=999 does not exist").await;
 
     assert_validation(admin.post(&path).body_json(&json!({})).send().await, &["body", "permission_id"]).await;
     // Check order: validation (422) before the lookups (404); permission (403) before validation.
@@ -926,9 +926,9 @@ async fn revoke_permission_from_role() {
     assert_eq!(ids(&ok(admin.get(&format!("/roles/{staff}/permissions")).send().await).await), [role_read]);
 
     let response = admin.delete(&format!("/roles/999/permissions/{role_read}")).send().await;
-    assert_detail(response, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [roles] with id=999 does not exist").await;
     let response = admin.delete(&format!("/roles/{staff}/permissions/999")).send().await;
-    assert_detail(response, 404, "Entity permissions with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [permissions] with id=999 does not exist").await;
 }
 
 async fn permission_id(admin: &TestClient<'_>, name: &str) -> i64 {
@@ -977,11 +977,11 @@ async fn add_user_to_role_errors() {
     let path = format!("/roles/{readers}/users");
 
     let response = admin.post("/roles/999/users").body_json(&json!({"user_id": 998})).send().await;
-    assert_detail(response, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [roles] with id=999 does not exist").await;
     let response = admin.post("/roles/999/users").body_json(&json!({"user_id": ann})).send().await;
-    assert_detail(response, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [roles] with id=999 does not exist").await;
     let response = admin.post(&path).body_json(&json!({"user_id": 999})).send().await;
-    assert_detail(response, 404, "Entity users with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [users] with id=999 does not exist").await;
     assert_validation(admin.post(&path).body_json(&json!({})).send().await, &["body", "user_id"]).await;
     assert_validation(admin.post(&path).body_json(&json!({"user_id": "x"})).send().await, &["body", "user_id"]).await;
     let role = ok(admin.get(&format!("/roles/{readers}")).send().await).await;
@@ -1016,9 +1016,9 @@ async fn remove_user_from_role() {
     ok(admin.get(&format!("/users/{}", ann.id)).send().await).await;
 
     let response = admin.delete(&format!("/roles/999/users/{}", bob.id)).send().await;
-    assert_detail(response, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [roles] with id=999 does not exist").await;
     let response = admin.delete(&format!("/roles/{readers}/users/999")).send().await;
-    assert_detail(response, 404, "Entity users with id=999 does not exist").await;
+    assert_detail(response, 404, "Entity [users] with id=999 does not exist").await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1047,8 +1047,12 @@ async fn clear_role_permissions_keeps_role_users_and_permissions() {
     ok(admin.get(&format!("/permissions/{}", world.permission("role_read").id)).send().await).await;
     // Clearing an empty role is fine.
     assert_eq!(ok(admin.delete(&format!("/roles/{staff}/permissions")).send().await).await, body);
-    assert_detail(admin.delete("/roles/999/permissions").send().await, 404, "Entity roles with id=999 does not exist")
-        .await;
+    assert_detail(
+        admin.delete("/roles/999/permissions").send().await,
+        404,
+        "Entity [roles] with id=999 does not exist",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1075,7 +1079,8 @@ async fn clear_role_users_sets_user_count_to_zero() {
     assert_eq!(names(&ok(admin.get(&format!("/roles/{staff}/permissions")).send().await).await), ["user_read"]);
     ok(admin.get(&format!("/users/{}", world.user("ann").id)).send().await).await;
     assert_eq!(ok(admin.delete(&format!("/roles/{staff}/users")).send().await).await, body);
-    assert_detail(admin.delete("/roles/999/users").send().await, 404, "Entity roles with id=999 does not exist").await;
+    assert_detail(admin.delete("/roles/999/users").send().await, 404, "Entity [roles] with id=999 does not exist")
+        .await;
 }
 
 // ---------------------------------------------------------------------------------------------

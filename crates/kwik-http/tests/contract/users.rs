@@ -513,7 +513,7 @@ async fn get_user_by_id() {
     let carol = world.user("carol");
     let admin = app.as_admin().await;
     assert_profile(&get_ok(&admin, &format!("/users/{}", carol.id)).await, carol.id, &carol.email, false);
-    assert_detail(admin.get("/users/999").send().await, 404, "Entity users with id=999 does not exist").await;
+    assert_detail(admin.get("/users/999").send().await, 404, "Entity [users] with id=999 does not exist").await;
     let bob = app.as_user(world.user("bob"));
     assert_detail(bob.get(&format!("/users/{}", carol.id)).send().await, 403, "Not enough privileges").await;
     assert_not_authenticated(app.anonymous().get(&format!("/users/{}", carol.id)).send().await).await;
@@ -565,7 +565,7 @@ async fn update_user_errors_follow_the_check_order() {
     // CONTRACT §4: 422 (validation) comes before 404 (lookup).
     assert_validation(admin.put("/users/999").body_json(&json!({})).send().await, &["body"]).await;
     let missing = admin.put("/users/999").body_json(&json!({"name": "x"})).send().await;
-    assert_detail(missing, 404, "Entity users with id=999 does not exist").await;
+    assert_detail(missing, 404, "Entity [users] with id=999 does not exist").await;
     // CONTRACT §9.2: taking another user's email is 409, not 500.
     let bob = world.user("bob");
     let taken = admin.put(&format!("/users/{}", bob.id)).body_json(&json!({"email": "alice@example.com"})).send().await;
@@ -606,7 +606,7 @@ async fn a_users_permissions_need_user_read_and_permission_read() {
     assert_detail(app.as_user(world.user("rita")).get(&path).send().await, 403, "Not enough privileges").await;
     get_ok(&app.as_user(alice), &path).await;
     let missing = app.as_admin().await.get("/users/999/permissions").send().await;
-    assert_detail(missing, 404, "Entity users with id=999 does not exist").await;
+    assert_detail(missing, 404, "Entity [users] with id=999 does not exist").await;
     assert_not_authenticated(app.anonymous().get(&path).send().await).await;
 }
 
@@ -628,7 +628,7 @@ async fn a_users_roles_need_user_read_and_role_read_and_list_active_roles() {
     assert_eq!(roles, json!([{"id": readers.id, "name": "readers", "is_active": true, "user_count": 1}]));
     assert_detail(app.as_user(world.user("vic")).get(&path).send().await, 403, "Not enough privileges").await;
     let missing = app.as_admin().await.get("/users/999/roles").send().await;
-    assert_detail(missing, 404, "Entity users with id=999 does not exist").await;
+    assert_detail(missing, 404, "Entity [users] with id=999 does not exist").await;
 }
 
 #[tokio::test]
