@@ -1,6 +1,7 @@
 //! Project automation. `cargo xtask test` runs the whole check, as CI does:
 //! fmt, clippy, the test suite on SQLite, the test suite on PostgreSQL, docs, and the OpenAPI
-//! snapshot check; it ends with a summary and the line `N passed, N failed`.
+//! snapshot check; it ends with a summary and the line `N passed, N failed, N skipped` (tests
+//! that returned early through `kwik_testing::skip`, counted from `KWIK_TEST_SKIP_LOG`).
 //! It also validates the generated document with `openapi-spec-validator` and, except with
 //! `--quick`, runs schemathesis against a live server (`conformance.rs`).
 //! `cargo xtask openapi` rewrites the committed snapshot (`docs/openapi.json`).
@@ -13,6 +14,7 @@ mod conformance;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
@@ -20,6 +22,9 @@ use clap::{Parser, Subcommand};
 const SNAPSHOT: &str = "docs/openapi.json";
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/0";
+
+/// Tests recorded as skipped (`kwik_testing::skip`) by the test runs so far.
+static SKIPPED_TESTS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Parser)]
 #[command(about = "Kwik for Rust project tasks")]
@@ -134,7 +139,7 @@ fn test(root: &Path, quick: bool, cargo_args: &[String]) -> ExitCode {
     let mut sqlite = cargo();
     sqlite.current_dir(root).args(["test", "--workspace"]).args(cargo_args).env_remove("KWIK_TEST_DATABASE_URL");
     with_redis(&mut sqlite);
-    steps.push(run_tests("tests (SQLite)", &mut sqlite));
+    steps.push(run_tests(root, "tests (SQLite)", &mut sqlite));
 
     let pg_url = std::env::var("KWIK_TEST_DATABASE_URL")
         .ok()
@@ -144,7 +149,7 @@ fn test(root: &Path, quick: bool, cargo_args: &[String]) -> ExitCode {
         let mut pg = cargo();
         pg.current_dir(root).args(["test", "--workspace"]).args(cargo_args).env("KWIK_TEST_DATABASE_URL", &pg_url);
         with_redis(&mut pg);
-        steps.push(run_tests("tests (PostgreSQL)", &mut pg));
+        steps.push(run_tests(root, "tests (PostgreSQL)", &mut pg));
     } else {
         let banner = "!".repeat(78);
         eprintln!(
@@ -173,7 +178,7 @@ fn test(root: &Path, quick: bool, cargo_args: &[String]) -> ExitCode {
     summarize(&steps)
 }
 
-/// Prints the summary of `steps` and the line `N passed, N failed`.
+/// Prints the summary of `steps` and the line `N passed, N failed, N skipped`.
 fn summarize(steps: &[Step]) -> ExitCode {
     println!("\n== summary ==");
     for step in steps {
@@ -188,7 +193,8 @@ fn summarize(steps: &[Step]) -> ExitCode {
     let passed: u64 = steps.iter().map(|s| s.passed).sum();
     let failed: u64 = steps.iter().map(|s| s.failed).sum();
     let failed_steps = steps.iter().filter(|s| !s.ok).count();
-    println!("{passed} passed, {failed} failed");
+    let skipped = SKIPPED_TESTS.load(Ordering::Relaxed);
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
     if failed_steps == 0 && failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -211,11 +217,16 @@ fn run_step(name: &str, command: &mut Command) -> Step {
     }
 }
 
-/// Runs `cargo test`, echoing its output, and sums the `test result:` lines.
-fn run_tests(name: &str, command: &mut Command) -> Step {
+/// Runs `cargo test`, echoing its output, and sums the `test result:` lines. Tests that skip
+/// themselves (`kwik_testing::skip`) pass for libtest: they append a line to the file named by
+/// `KWIK_TEST_SKIP_LOG`, a fresh one per run, whose lines are counted as skipped.
+fn run_tests(root: &Path, name: &str, command: &mut Command) -> Step {
     println!("\n== {name} ==");
     let start = Instant::now();
-    let output = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).output();
+    let slug: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+    let skip_log = bench::target_dir(root).join(format!("kwik-skipped-{slug}-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&skip_log);
+    let output = command.env("KWIK_TEST_SKIP_LOG", &skip_log).stdout(Stdio::piped()).stderr(Stdio::inherit()).output();
     let (ok, stdout) = match output {
         Ok(out) => (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()),
         Err(e) => (false, format!("cannot run cargo: {e}")),
@@ -226,7 +237,17 @@ fn run_tests(name: &str, command: &mut Command) -> Step {
         passed += count_before(line, " passed");
         failed += count_before(line, " failed");
     }
-    Step { name: name.to_owned(), ok, seconds: start.elapsed().as_secs_f64(), passed, failed, note: String::new() }
+    let skips = std::fs::read_to_string(&skip_log).unwrap_or_default();
+    let _ = std::fs::remove_file(&skip_log);
+    let skipped = skips.lines().count() as u64;
+    SKIPPED_TESTS.fetch_add(skipped, Ordering::Relaxed);
+    for line in skips.lines() {
+        println!("skipped: {}", line.replace('\t', ": "));
+    }
+    // Skipped tests passed for libtest: count them once, as skipped.
+    let passed = passed.saturating_sub(skipped);
+    let note = if skipped > 0 { format!("{skipped} skipped") } else { String::new() };
+    Step { name: name.to_owned(), ok, seconds: start.elapsed().as_secs_f64(), passed, failed, note }
 }
 
 fn count_before(line: &str, label: &str) -> u64 {
