@@ -133,6 +133,15 @@ mod tests {
     }
 
     #[test]
+    fn debug_redacts_the_secret() {
+        let key = ApiKey::generate();
+        assert_eq!(
+            format!("{key:?}"),
+            format!("GeneratedKey {{ secret: \"[redacted]\", prefix: {:?}, hash: {:?} }}", key.prefix, key.hash)
+        );
+    }
+
+    #[test]
     fn keys_are_unique() {
         let a = ApiKey::generate();
         let b = ApiKey::generate();

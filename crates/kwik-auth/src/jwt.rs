@@ -367,5 +367,6 @@ mod tests {
     fn debug_hides_the_secret() {
         let keys = JwtKeys::new(b"super-secret-value-that-is-long-enough!!");
         assert!(!format!("{keys:?}").contains("super-secret"));
+        assert_eq!(format!("{keys:?}"), r#"JwtKeys { algorithm: "HS256", .. }"#);
     }
 }

@@ -110,6 +110,10 @@ struct Inner {
     /// unbounded concurrency under a login burst grows the process by that much per blocking
     /// thread (allocator arenas keep it). Extra requests wait their turn instead.
     permits: tokio::sync::Semaphore,
+    /// Dummy verifications that ran to completion (computed a hash, found no match): the unit
+    /// tests check that every path without a real hash pays for exactly one.
+    #[cfg(test)]
+    burns: std::sync::atomic::AtomicUsize,
 }
 
 /// How many hashes may run at once: the number of cores (at least 1).
@@ -153,6 +157,8 @@ impl PasswordHasher {
                 argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params),
                 dummy,
                 permits: tokio::sync::Semaphore::new(hashing_slots()),
+                #[cfg(test)]
+                burns: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -240,7 +246,20 @@ impl Inner {
 
     /// Spends the time of a real verification against the dummy hash; the result is ignored.
     fn burn(&self, password: &[u8]) {
-        let _ = self.argon2.verify_password(password, self.dummy.as_str());
+        let outcome = self.argon2.verify_password(password, self.dummy.as_str());
+        #[cfg(test)]
+        if matches!(outcome, Err(argon2::password_hash::Error::PasswordInvalid)) {
+            self.burns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let _ = outcome;
+    }
+
+    /// Whether a stored argon2 hash costs at most `max(4 × configured, 1 GiB)` of memory and
+    /// `max(4 × configured, 16)` iterations (see [`PasswordHasher::verify`]).
+    fn within_cost_limits(&self, stored: &Params) -> bool {
+        let max_memory = (self.params.memory_kib.saturating_mul(STORED_COST_FACTOR)).max(STORED_MEMORY_FLOOR_KIB);
+        let max_iterations = (self.params.iterations.saturating_mul(STORED_COST_FACTOR)).max(STORED_ITERATIONS_FLOOR);
+        stored.m_cost() <= max_memory && stored.t_cost() <= max_iterations
     }
 
     fn verify_argon2(&self, password: &[u8], parsed: &PasswordHash) -> Verification {
@@ -249,9 +268,7 @@ impl Inner {
             self.burn(password);
             return Verification::Invalid;
         };
-        let max_memory = (self.params.memory_kib.saturating_mul(STORED_COST_FACTOR)).max(STORED_MEMORY_FLOOR_KIB);
-        let max_iterations = (self.params.iterations.saturating_mul(STORED_COST_FACTOR)).max(STORED_ITERATIONS_FLOOR);
-        if stored_params.m_cost() > max_memory || stored_params.t_cost() > max_iterations {
+        if !self.within_cost_limits(&stored_params) {
             tracing::warn!(
                 memory_kib = stored_params.m_cost(),
                 iterations = stored_params.t_cost(),
@@ -281,9 +298,13 @@ impl Inner {
             || !stored.data().is_empty()
     }
 
+    /// The cost of a bcrypt hash (`$2b$12$...`: 12), if it is at most `MAX_STORED_BCRYPT_COST`.
+    fn bcrypt_cost_within_limit(stored: &str) -> Option<u32> {
+        stored.get(4..6).and_then(|c| c.parse::<u32>().ok()).filter(|&cost| cost <= MAX_STORED_BCRYPT_COST)
+    }
+
     fn verify_bcrypt(password: &[u8], stored: &str) -> Verification {
-        let cost = stored.get(4..6).and_then(|c| c.parse::<u32>().ok());
-        if cost.is_none_or(|cost| cost > MAX_STORED_BCRYPT_COST) {
+        if Self::bcrypt_cost_within_limit(stored).is_none() {
             tracing::warn!("stored bcrypt hash is malformed or too costly; no match");
             return Verification::Invalid;
         }
@@ -417,5 +438,87 @@ mod tests {
     #[case::bcrypt_cost_31("$2b$31$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui")]
     fn absurd_costs_are_invalid_without_running(#[case] stored: &str) {
         assert_eq!(fast().inner.verify(b"whatever", Some(stored)), Verification::Invalid);
+    }
+
+    /// Completed dummy verifications of `hasher` so far.
+    fn burns(hasher: &PasswordHasher) -> usize {
+        hasher.inner.burns.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// An unknown email, and every stored hash that cannot be checked, still costs one full
+    /// argon2 verification with the configured parameters (against the dummy hash), as a wrong
+    /// password does: no user enumeration by timing.
+    #[rstest]
+    #[case::unknown_user(None)]
+    #[case::garbage(Some("not a hash"))]
+    #[case::other_algorithm_with_argon2_params(Some(
+        "$scrypt$m=64,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    ))]
+    #[case::invalid_argon2_params(Some(
+        "$argon2id$v=19$m=64,t=0,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    ))]
+    #[case::over_the_iteration_limit(Some(
+        "$argon2id$v=19$m=64,t=17,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    ))]
+    fn no_usable_hash_costs_one_dummy_verification(#[case] stored: Option<&str>) {
+        let hasher = fast();
+        assert_eq!(hasher.inner.verify(b"correct horse battery", stored), Verification::Invalid);
+        assert_eq!(burns(&hasher), 1);
+    }
+
+    #[test]
+    fn a_real_hash_costs_no_dummy_verification() {
+        let hasher = fast();
+        let stored = hasher.inner.argon2.hash_password(b"correct horse battery").unwrap().to_string();
+        assert_eq!(
+            hasher.inner.verify(b"correct horse battery", Some(&stored)),
+            Verification::Valid { needs_rehash: false }
+        );
+        assert_eq!(hasher.inner.verify(b"wrong", Some(&stored)), Verification::Invalid);
+        assert_eq!(burns(&hasher), 0);
+    }
+
+    const BIG: Argon2Params = Argon2Params { memory_kib: 300_000, iterations: 5, parallelism: 1 };
+
+    /// Stored argon2 costs are capped at `max(4 × configured, 1 GiB)` of memory and
+    /// `max(4 × configured, 16)` passes, bounds included. (Only the parameters are compared:
+    /// nothing is hashed.)
+    #[rstest]
+    #[case::floors(FAST, 1_048_576, 16, true)]
+    #[case::floor_memory_exceeded(FAST, 1_048_577, 16, false)]
+    #[case::floor_iterations_exceeded(FAST, 1_048_576, 17, false)]
+    #[case::both_exceeded(FAST, 1_048_577, 17, false)]
+    #[case::cheap(FAST, 64, 1, true)]
+    #[case::four_times_configured(BIG, 1_200_000, 20, true)]
+    #[case::four_times_memory_exceeded(BIG, 1_200_001, 20, false)]
+    #[case::four_times_iterations_exceeded(BIG, 1_200_000, 21, false)]
+    #[case::saturating(Argon2Params { memory_kib: 1 << 31, iterations: 1 << 31, parallelism: 1 }, u32::MAX, u32::MAX, true)]
+    fn stored_argon2_cost_limits(
+        #[case] configured: Argon2Params,
+        #[case] memory_kib: u32,
+        #[case] iterations: u32,
+        #[case] accepted: bool,
+    ) {
+        let hasher = PasswordHasher::new(configured).unwrap();
+        let stored = Params::new(memory_kib, iterations, 1, None).unwrap();
+        assert_eq!(hasher.inner.within_cost_limits(&stored), accepted);
+    }
+
+    #[rstest]
+    #[case::kwik("$2b$12$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBuiq", Some(12))]
+    #[case::lowest("$2b$04$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBuiq", Some(4))]
+    #[case::highest("$2y$16$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBuiq", Some(16))]
+    #[case::above("$2b$17$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBuiq", None)]
+    #[case::max("$2b$31$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBuiq", None)]
+    #[case::not_a_number("$2b$1x$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBuiq", None)]
+    #[case::truncated("$2b$1", None)]
+    fn stored_bcrypt_cost_limit(#[case] stored: &str, #[case] cost: Option<u32>) {
+        assert_eq!(Inner::bcrypt_cost_within_limit(stored), cost);
+    }
+
+    #[test]
+    fn one_hash_at_a_time_per_core() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        assert_eq!(fast().inner.permits.available_permits(), cores);
     }
 }

@@ -271,3 +271,16 @@ fn token_without_subject_is_access_denied() {
     let token = sign(Algorithm::HS256, &payload);
     assert!(matches!(keys().decode(&token, TokenKind::Access), Err(kwik_core::Error::AccessDenied)));
 }
+
+/// `kwik_impersonate` must be an integer even when `kwik_impersonator_ver` is present.
+#[rstest]
+#[case("root")]
+#[case(" 1")]
+fn non_integer_impersonator_with_its_version_is_invalid(#[case] impersonate: &str) {
+    let mut payload = valid_access_json();
+    payload["kwik_impersonate"] = json!(impersonate);
+    payload["kwik_impersonator_ver"] = json!(0);
+    assert_invalid(keys().decode(&sign(Algorithm::HS256, &payload), TokenKind::Access));
+    payload["kwik_impersonate"] = json!("1");
+    assert_eq!(keys().decode(&sign(Algorithm::HS256, &payload), TokenKind::Access).unwrap().impersonator(), Some(1));
+}

@@ -152,6 +152,96 @@ fn debug_does_not_leak_internals() {
     assert!(!debug.contains("AAAA"));
 }
 
+#[test]
+fn debug_shows_only_the_parameters() {
+    assert_eq!(
+        format!("{:?}", hasher()),
+        "PasswordHasher { params: Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 }, .. }"
+    );
+}
+
+#[test]
+fn params_are_the_configured_ones() {
+    assert_eq!(hasher().params(), FAST);
+    assert_eq!(PasswordHasher::default().params(), Argon2Params::default());
+}
+
+#[test]
+fn is_valid_for_every_variant() {
+    assert!(VALID_FRESH.is_valid());
+    assert!(VALID_REHASH.is_valid());
+    assert!(!Verification::Invalid.is_valid());
+}
+
+/// `FAST` as argon2 parameters, optionally changed by `change`.
+fn argon2_params(change: impl FnOnce(&mut argon2::ParamsBuilder)) -> argon2::Params {
+    let mut builder = argon2::ParamsBuilder::new();
+    builder.m_cost(FAST.memory_kib).t_cost(FAST.iterations).p_cost(FAST.parallelism);
+    change(&mut builder);
+    builder.build().unwrap()
+}
+
+/// A hash of "correct horse battery" made by argon2 with `algorithm`, `version` and `params`.
+fn argon2_hash(algorithm: argon2::Algorithm, version: argon2::Version, params: argon2::Params) -> String {
+    use argon2::PasswordHasher as _;
+    argon2::Argon2::new(algorithm, version, params).hash_password(b"correct horse battery").unwrap().to_string()
+}
+
+/// Each way a stored argon2 hash can differ from what the hasher writes (argon2id, version 0x13,
+/// the configured `m`, `t` and `p`, a 32-byte output, no key id, no associated data), alone, is
+/// enough for `needs_rehash`; a hash with none of them is fresh.
+#[rstest]
+#[case::exactly_as_configured(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon2_params(|_| {}), false)]
+#[case::argon2i(argon2::Algorithm::Argon2i, argon2::Version::V0x13, argon2_params(|_| {}), true)]
+#[case::argon2d(argon2::Algorithm::Argon2d, argon2::Version::V0x13, argon2_params(|_| {}), true)]
+#[case::version_0x10(argon2::Algorithm::Argon2id, argon2::Version::V0x10, argon2_params(|_| {}), true)]
+#[case::memory(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon2_params(|b| { b.m_cost(128); }), true)]
+#[case::iterations(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon2_params(|b| { b.t_cost(2); }), true)]
+#[case::parallelism(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon2_params(|b| { b.p_cost(2); }), true)]
+#[case::output_length(
+    argon2::Algorithm::Argon2id,
+    argon2::Version::V0x13,
+    argon2_params(|b| { b.output_len(64); }),
+    true
+)]
+#[case::key_id(
+    argon2::Algorithm::Argon2id,
+    argon2::Version::V0x13,
+    argon2_params(|b| { b.keyid(argon2::KeyId::new(b"key-1").unwrap()); }),
+    true
+)]
+#[case::associated_data(
+    argon2::Algorithm::Argon2id,
+    argon2::Version::V0x13,
+    argon2_params(|b| { b.data(argon2::AssociatedData::new(b"tenant-7").unwrap()); }),
+    true
+)]
+#[tokio::test]
+async fn each_argon2_difference_alone_needs_rehash(
+    #[case] algorithm: argon2::Algorithm,
+    #[case] version: argon2::Version,
+    #[case] params: argon2::Params,
+    #[case] needs_rehash: bool,
+) {
+    let stored = argon2_hash(algorithm, version, params);
+    let hasher = hasher();
+    assert_eq!(
+        hasher.verify("correct horse battery", Some(&stored)).await.unwrap(),
+        Verification::Valid { needs_rehash },
+        "{stored}"
+    );
+    assert_eq!(hasher.verify("correct horse batterY", Some(&stored)).await.unwrap(), Verification::Invalid);
+}
+
+#[tokio::test]
+async fn argon2_hash_without_version_needs_rehash() {
+    // The argon2 crate verifies a hash without `v=` as version 0x13.
+    let stored = argon2_hash(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon2_params(|_| {}));
+    let stored = stored.replace("$v=19$", "$");
+    assert!(stored.starts_with("$argon2id$m=64,t=1,p=1$"), "{stored}");
+    assert_eq!(hasher().verify("correct horse battery", Some(&stored)).await.unwrap(), VALID_REHASH);
+}
+
 // --- Policy -------------------------------------------------------------------------------------
 
 const TOO_SHORT: &str = "Value error, password must be at least 12 characters";
