@@ -169,13 +169,16 @@ fn run_schemathesis(root: &Path, venv: &Path) -> Result<(bool, u64, String), Str
     let base = format!("http://127.0.0.1:{}/api/v1", server.port);
     // Every check is enabled in the config file (`--checks all` would override its
     // per-operation settings); the hooks keep the run's own session alive.
+    // Run from the work directory: schemathesis keeps its cache (`st replay`) in `.schemathesis/`.
     let output = Command::new(venv.join("bin/st"))
-        .current_dir(root)
+        .current_dir(&work)
         .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
         .env("PYTHONPATH", root.join("xtask"))
         .env("KWIK_ST_BASE", &base)
         .env("KWIK_ST_TOKEN", &token)
-        .args(["--no-color", "--config-file", CONFIG, "run"])
+        .args(["--no-color", "--config-file"])
+        .arg(root.join(CONFIG))
+        .arg("run")
         .arg(format!("{base}/openapi.json"))
         .args(["--seed", &SEED.to_string(), "--max-time", &MAX_TIME_SECONDS.to_string()])
         .args(["--generation-database", "none", "--report", "junit", "--report-junit-path"])
