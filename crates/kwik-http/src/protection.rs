@@ -249,7 +249,7 @@ pub(crate) async fn observe<E: Endpoint>(
 /// (password changes, API-key creation): every attempt counts against the client's and the
 /// account's authentication budget, the same budget login uses (`KWIK_AUTH_RATE_LIMIT_PER_MINUTE`,
 /// OWASP Authentication Cheat Sheet), so a stolen session cannot guess passwords at the general
-/// rate. [`guard`] puts it in every request's data; handlers take it from the request.
+/// rate. The rate-limit layer puts it in every request's data; handlers take it from the request.
 #[derive(Clone)]
 pub struct PasswordAttempts {
     protection: Arc<Protection>,
@@ -277,7 +277,7 @@ impl PasswordAttempts {
         Ok(())
     }
 
-    /// Counts a password check when the request went through [`guard`] (always, in an app built
+    /// Counts a password check when the request went through the rate-limit layer (always, in an app built
     /// by [`App::endpoint`](crate::App::endpoint)).
     ///
     /// # Errors

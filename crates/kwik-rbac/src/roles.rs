@@ -57,7 +57,7 @@ pub async fn by_name(exec: &mut impl Executor, name: &str) -> Result<Option<Role
     exec.fetch_optional(select().and_where(Expr::col((TABLE, "name")).eq(name))).await
 }
 
-/// The administrator role: the one bootstrap marked (see [`crate::bootstrap`]), whatever its name.
+/// The administrator role: the one bootstrap marked (see [`crate::bootstrap()`]), whatever its name.
 ///
 /// # Errors
 /// Database errors.

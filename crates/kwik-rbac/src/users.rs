@@ -245,7 +245,7 @@ pub async fn rehash_password(exec: &mut impl Executor, id: i64, previous: &str, 
     Ok(exec.execute(&update).await? == 1)
 }
 
-/// The user bootstrap marked with this `system_key` (see [`crate::bootstrap`]).
+/// The user bootstrap marked with this `system_key` (see [`crate::bootstrap()`]).
 ///
 /// # Errors
 /// Database errors.
