@@ -162,6 +162,29 @@ mod tests {
         assert_eq!(err.as_deref(), Some("Invalid cursor: it was issued for sorting 'id:asc', not 'id:desc'"));
     }
 
+    /// A cursor for `users` sorted by `name:asc`, holding one text value, exactly `len` characters
+    /// long (a base64 length: not 1 modulo 4).
+    fn cursor_of_length(key: &CursorKey, len: usize) -> String {
+        // `len` base64 characters carry `len * 3 / 4` bytes: the tag, the JSON around the value,
+        // and the value.
+        (len * 3 / 4 - TAG_LEN - 60..len)
+            .map(|filler| encode(key, "users", "name:asc", vec![json!("x".repeat(filler))]))
+            .find(|token| token.len() == len)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn cursors_up_to_the_length_cap_decode_longer_ones_do_not() {
+        let key = CursorKey::new("secret");
+        let longest = cursor_of_length(&key, MAX_CURSOR_LEN);
+        assert_eq!(longest.len(), MAX_CURSOR_LEN);
+        assert!(decode(&key, "users", "name:asc", &longest).is_ok());
+        let too_long = cursor_of_length(&key, MAX_CURSOR_LEN + 2);
+        assert_eq!(too_long.len(), MAX_CURSOR_LEN + 2);
+        let err = decode(&key, "users", "name:asc", &too_long).err();
+        assert_eq!(err.as_ref().map(detail).as_deref(), Some("Invalid cursor"));
+    }
+
     #[test]
     fn debug_hides_the_key() {
         assert_eq!(format!("{:?}", CursorKey::new("hunter2")), "CursorKey(..)");

@@ -612,3 +612,35 @@ fn query_int(name: &'static str, raw: Option<&str>, default: u64, max: u64, issu
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::FieldSpec;
+
+    static THINGS: ListSchema = ListSchema::new(
+        "Thing",
+        "things",
+        "id",
+        &[FieldSpec::new("id", FieldType::Int), FieldSpec::new("name", FieldType::Text)],
+    );
+
+    fn with_cursor(sorting: &str, signed_sort: &str, values: Vec<serde_json::Value>) -> Result<ListSpec> {
+        let key = CursorKey::new("secret");
+        let token = cursor::encode(&key, THINGS.table, signed_sort, values);
+        let raw = RawListQuery { sorting: Some(sorting.to_owned()), cursor: Some(token), ..RawListQuery::default() };
+        parse(&raw, &THINGS, &key)
+    }
+
+    /// A signed cursor may hold NULL for a nullable sort field, never for the primary key (no row
+    /// has one, and the keyset condition needs it).
+    #[test]
+    fn a_cursor_with_a_null_primary_key_is_invalid() {
+        let err = with_cursor("", "id:asc", vec![json!(null)]).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("Invalid cursor"));
+        let err = with_cursor("name", "name:asc,id:asc", vec![json!("a"), json!(null)]).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("Invalid cursor"));
+        let spec = with_cursor("name", "name:asc,id:asc", vec![json!(null), json!(3)]);
+        assert!(spec.is_ok_and(|s| s.is_cursor()));
+    }
+}

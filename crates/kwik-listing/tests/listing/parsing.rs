@@ -485,3 +485,39 @@ fn sort_direction_names() {
     assert_eq!(SortDirection::Desc.as_str(), "desc");
     let _ = spec(&USERS, "");
 }
+
+#[test]
+fn a_filter_key_without_value_is_no_condition_for_the_bound() {
+    let key = kwik_listing::CursorKey::new("k");
+    let limits = kwik_listing::ListLimits { max_filters: 1, ..Default::default() };
+    let parse = |q: &str| {
+        kwik_listing::parse_with_limits(&kwik_listing::RawListQuery::from_query_string(q), &ITEMS, &key, &limits)
+    };
+    // `filter_key` alone (or `value` alone) filters nothing, so it does not count.
+    assert_eq!(parse("filter=id:eq:1&filter_key=id").map(|s| s.filters().len()).ok(), Some(1));
+    assert_eq!(parse("filter=id:eq:1&value=1").map(|s| s.filters().len()).ok(), Some(1));
+    assert_eq!(
+        parse("filter=id:eq:1&filter_key=id&value=1").err().map(|e| e.to_string()).as_deref(),
+        Some("Too many filter conditions: 2 (at most 1)")
+    );
+}
+
+#[test]
+fn a_cursor_of_exactly_the_longest_length_is_decoded() {
+    // 8192 characters pass the length bound and fail as a cursor (they are no signed token).
+    let longest = "A".repeat(8192);
+    assert_eq!(fail(&ITEMS, &format!("cursor={longest}")), (400, json!("Invalid cursor")));
+}
+
+#[test]
+fn values_up_to_64_characters_are_echoed_whole() {
+    let longest = "x".repeat(64);
+    assert_eq!(
+        fail(&ITEMS, &format!("filter=id:eq:{longest}")),
+        (400, json!(format!("Invalid value '{longest}' for filter field 'id': expected an integer")))
+    );
+    assert_eq!(
+        fail(&ITEMS, &format!("filter=id:eq:{longest}y")),
+        (400, json!(format!("Invalid value '{longest}…' for filter field 'id': expected an integer")))
+    );
+}
