@@ -36,8 +36,8 @@ pub const ADMIN_SYSTEM_KEY: &str = "admin";
 pub const FIRST_SUPERUSER_SYSTEM_KEY: &str = "first_superuser";
 
 /// Ensures, in one transaction: every built-in permission and every name in `extra`
-/// (feature modules' permissions) exists once; the administrator role exists and holds them all;
-/// the first superuser exists.
+/// (feature modules' permissions) exists once; the administrator role exists and holds every
+/// permission (those created through the API too); the first superuser exists.
 ///
 /// Rows are identified by stable markers (`system_key`) that no API call can set or change, not by
 /// their names, so renaming a role to `admin` or taking the `KWIK_FIRST_SUPERUSER` email grants
@@ -63,13 +63,13 @@ pub async fn bootstrap(
     extra: &[&str],
 ) -> Result<()> {
     let mut ctx = Context::begin(db, None).await?;
-    let mut permission_ids = Vec::new();
     for name in BUILTIN_PERMISSIONS.iter().chain(extra) {
-        permission_ids.push(permissions::ensure(&mut ctx, name).await?);
+        permissions::ensure(&mut ctx, name).await?;
     }
 
     let admin = ensure_admin_role(&mut ctx).await?;
-    for id in permission_ids {
+    // Every permission, declared or created through the API: the role holds them all.
+    for id in permissions::all_ids(&mut ctx.tx).await? {
         roles::add_permission(&mut ctx, admin.id, id).await?;
     }
 

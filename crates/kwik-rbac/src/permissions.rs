@@ -48,7 +48,8 @@ pub async fn by_name(exec: &mut impl Executor, name: &str) -> Result<Option<Perm
     exec.fetch_optional(select().and_where(Expr::col((TABLE, "name")).eq(name))).await
 }
 
-/// Creates a permission; a taken name is a 409.
+/// Creates a permission; a taken name is a 409. The administrator role is granted it at once: it
+/// holds every permission.
 ///
 /// # Errors
 /// [`Error::DuplicatedEntity`]; database errors.
@@ -61,7 +62,23 @@ pub async fn create(ctx: &mut Context, name: &str) -> Result<Permission> {
     values.extend(insert_audit_values(ctx));
     set_values(&mut insert, values)?;
     let id = ctx.tx.fetch_i64(&insert).await?;
+    if let Some(admin) = roles::admin(&mut ctx.tx).await? {
+        roles::add_permission(ctx, admin.id, id).await?;
+    }
     get_if_exist(&mut ctx.tx, id).await
+}
+
+/// The ids of every permission.
+///
+/// # Errors
+/// Database errors.
+pub async fn all_ids(exec: &mut impl Executor) -> Result<Vec<i64>> {
+    #[derive(sqlx::FromRow)]
+    struct Id {
+        id: i64,
+    }
+    let rows: Vec<Id> = exec.fetch_all(Query::select().column("id").from(TABLE).order_by("id", Order::Asc)).await?;
+    Ok(rows.into_iter().map(|row| row.id).collect())
 }
 
 /// Creates the permission unless it exists (start-up bootstrap; safe when two instances start
@@ -100,17 +117,19 @@ pub async fn update(ctx: &mut Context, id: i64, name: &str) -> Result<Permission
     get_if_exist(&mut ctx.tx, id).await
 }
 
-/// Removes the permission from every role, keeping the permission.
+/// Removes the permission from every role but the administrator role (which holds every
+/// permission), keeping the permission.
 ///
 /// # Errors
 /// [`Error::NotFound`]; database errors.
 pub async fn clear_roles(ctx: &mut Context, id: i64) -> Result<Permission> {
     let permission = get_if_exist(&mut ctx.tx, id).await?;
-    ctx.tx
-        .execute(
-            &Query::delete().from_table("roles_permissions").and_where(Expr::col("permission_id").eq(id)).to_owned(),
-        )
-        .await?;
+    let mut delete =
+        Query::delete().from_table("roles_permissions").and_where(Expr::col("permission_id").eq(id)).to_owned();
+    if let Some(admin) = roles::admin(&mut ctx.tx).await? {
+        delete.and_where(Expr::col("role_id").ne(admin.id));
+    }
+    ctx.tx.execute(&delete).await?;
     Ok(permission)
 }
 
@@ -119,7 +138,12 @@ pub async fn clear_roles(ctx: &mut Context, id: i64) -> Result<Permission> {
 /// # Errors
 /// [`Error::NotFound`]; database errors.
 pub async fn delete(ctx: &mut Context, id: i64) -> Result<Permission> {
-    let permission = clear_roles(ctx, id).await?;
+    let permission = get_if_exist(&mut ctx.tx, id).await?;
+    ctx.tx
+        .execute(
+            &Query::delete().from_table("roles_permissions").and_where(Expr::col("permission_id").eq(id)).to_owned(),
+        )
+        .await?;
     ctx.tx.execute(&Query::delete().from_table(TABLE).and_where(Expr::col("id").eq(id)).to_owned()).await?;
     Ok(permission)
 }

@@ -118,7 +118,8 @@ impl LoginApi {
     /// Returns a token acting as `user_id` with that user's permissions; the token records the
     /// impersonator. Requires: `impersonification`, with a token of one's own: from inside an
     /// impersonation session it is 403 (it would launder the session into the target's
-    /// identity). 404 for an unknown user.
+    /// identity), and only of a user whose permissions the caller all holds (403: impersonation
+    /// is not a way to gain any). 404 for an unknown user.
     #[oai(path = "/impersonate", method = "post")]
     async fn impersonate(
         &self,
@@ -133,6 +134,7 @@ impl LoginApi {
             return Err(Error::Forbidden("Impersonation needs a login token, not an API key".to_owned()).into());
         }
         let target = users::get_if_exist(&mut state.db.clone(), user_id.0).await?;
+        super::rank::outranks(&mut state.db.clone(), &auth, target.id).await?;
         let impersonator = Impersonator { id: auth.id(), token_version: auth.current.user.token_version };
         let claims =
             Claims::access(target.id, target.token_version, state.settings.access_token_ttl(), Some(impersonator));

@@ -5,6 +5,7 @@ mod api_keys;
 mod login;
 mod permissions;
 pub mod perms;
+mod rank;
 mod roles;
 pub mod schemas;
 mod users;

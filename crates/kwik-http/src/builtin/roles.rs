@@ -90,7 +90,9 @@ impl RolesApi {
 
     /// Update a role
     ///
-    /// Requires: `role_update`. Renaming to a taken name: 409 (Kwik accepts it: bug §9.3).
+    /// Requires: `role_update`; activating a role also needs every permission it grants (403).
+    /// Renaming to a taken name: 409 (Kwik accepts it: bug §9.3). The admin role cannot be
+    /// renamed or deactivated (409).
     #[oai(path = "/:role_id", method = "put")]
     async fn update(
         &self,
@@ -104,6 +106,10 @@ impl RolesApi {
             None => None,
         };
         let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        if body.is_active == Some(true) {
+            // Activation grants the role's permissions to its members.
+            super::rank::holds_role(&mut ctx.tx, &auth, role_id.0).await?;
+        }
         let role = roles::update(&mut ctx, role_id.0, name.as_deref(), body.is_active).await?;
         ctx.commit().await?;
         Ok(Json(role.into()))
@@ -183,7 +189,8 @@ impl RolesApi {
 
     /// Grant a permission to a role
     ///
-    /// Requires: `role_update`, `permission_update`. Idempotent. 404 for the role, then the permission.
+    /// Requires: `role_update`, `permission_update`, and the permission itself (403: one cannot
+    /// grant what one does not hold). Idempotent. 404 for the role, then the permission.
     #[oai(path = "/:role_id/permissions", method = "post")]
     async fn add_permission(
         &self,
@@ -194,7 +201,8 @@ impl RolesApi {
     ) -> RoleResult {
         let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
-        permissions::get_if_exist(&mut ctx.tx, body.permission_id).await?;
+        let permission = permissions::get_if_exist(&mut ctx.tx, body.permission_id).await?;
+        super::rank::holds_all(&auth, [permission.name.as_str()])?;
         roles::add_permission(&mut ctx, role_id.0, body.permission_id).await?;
         finish(ctx, role_id.0).await
     }
@@ -219,7 +227,8 @@ impl RolesApi {
 
     /// Add a user to a role
     ///
-    /// Requires: `role_update`, `user_update`. Idempotent. 404 for the role, then the user.
+    /// Requires: `role_update`, `user_update`, and every permission the role grants (403: one
+    /// cannot grant what one does not hold). Idempotent. 404 for the role, then the user.
     #[oai(path = "/:role_id/users", method = "post")]
     async fn add_user(
         &self,
@@ -231,6 +240,7 @@ impl RolesApi {
         let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
         users::get_if_exist(&mut ctx.tx, body.user_id).await?;
+        super::rank::holds_role(&mut ctx.tx, &auth, role_id.0).await?;
         roles::add_user(&mut ctx, role_id.0, body.user_id).await?;
         finish(ctx, role_id.0).await
     }

@@ -154,7 +154,9 @@ impl UsersApi {
 
     /// Update a user
     ///
-    /// Requires: `user_update`. 404 for an unknown id; 409 for an email another user has.
+    /// Requires: `user_update`, and every permission the user holds (403 otherwise: changing the
+    /// email of a more privileged user would hand over its account through password recovery).
+    /// 404 for an unknown id; 409 for an email another user has.
     #[oai(path = "/:user_id", method = "put")]
     async fn update(
         &self,
@@ -163,6 +165,7 @@ impl UsersApi {
         user_id: Path<i64>,
         body: JsonBody<UserProfileUpdate>,
     ) -> ApiResult<Json<UserProfile>> {
+        super::rank::outranks(&mut state.db.clone(), &auth, user_id.0).await?;
         update_user(&state, auth.id(), user_id.0, body.0).await
     }
 
@@ -210,13 +213,14 @@ impl UsersApi {
         user_id: Path<i64>,
         body: JsonBody<UserPasswordChange>,
     ) -> ApiResult<Json<UserProfile>> {
+        super::rank::outranks(&mut state.db.clone(), &auth, user_id.0).await?;
         change_password(req, &state, auth.id(), user_id.0, &body).await
     }
 
     /// Reset a user's password (administrator)
     ///
-    /// Requires: `password_reset`. 404 `User not found`; 400 `Inactive user`. Revokes the user's
-    /// tokens and API keys.
+    /// Requires: `password_reset`, and every permission the user holds (403 otherwise). 404 `User
+    /// not found`; 400 `Inactive user`. Revokes the user's tokens and API keys.
     #[oai(path = "/:user_id/reset-password", method = "put")]
     async fn reset_password(
         &self,
@@ -228,6 +232,8 @@ impl UsersApi {
         let user = users::get(&mut state.db.clone(), user_id.0)
             .await?
             .ok_or_else(|| Error::NotFound("User not found".to_owned()))?;
+        // A reset hands the account to whoever receives the new password.
+        super::rank::outranks(&mut state.db.clone(), &auth, user.id).await?;
         if !user.is_active {
             return Err(Error::InactiveUser.into());
         }

@@ -134,20 +134,27 @@ async fn claiming_the_first_superuser_email_grants_nothing_at_the_next_start() {
 #[tokio::test]
 async fn impersonation_sessions_cannot_mint_keys_or_launder_identity() {
     let app = app().await;
-    let world = Scenario::new().role("support", &["impersonification"]).user("ivan", &["support"]).build(&app).await;
+    // Sam can impersonate too: a session as Sam could otherwise impersonate again and, after
+    // `stop_impersonating`, come back as Sam with a plain token.
+    let world = Scenario::new()
+        .role("support", &["impersonification"])
+        .user("ivan", &["support"])
+        .user("sam", &["support"])
+        .build(&app)
+        .await;
     let ivan = world.user("ivan");
-    let superuser = admin_id(&app).await;
+    let sam = world.user("sam");
     let (status, body) =
-        status_json(app.as_user(ivan).post(&format!("/login/impersonate?user_id={superuser}")).send().await).await;
+        status_json(app.as_user(ivan).post(&format!("/login/impersonate?user_id={}", sam.id)).send().await).await;
     assert_eq!(status, 200, "{body}");
     let session = app.with_token(body["access_token"].as_str().unwrap());
 
-    let (status, body) = create_key(&session, ADMIN_PASSWORD).await;
+    let (status, body) = create_key(&session, &sam.password).await;
     assert_eq!((status, &body["detail"]), (403, &json!("API keys cannot be created while impersonating")));
-    let nested = session.post(&format!("/login/impersonate?user_id={superuser}")).send().await;
-    assert_detail(nested, 403, "Not allowed while impersonating; stop impersonating first").await;
-    let nested = session.post(&format!("/login/impersonate?user_id={}", ivan.id)).send().await;
-    assert_eq!(nested.0.status(), 403);
+    for target in [sam.id, ivan.id] {
+        let nested = session.post(&format!("/login/impersonate?user_id={target}")).send().await;
+        assert_detail(nested, 403, "Not allowed while impersonating; stop impersonating first").await;
+    }
 
     // Stopping gives back the impersonator, nobody else.
     let (status, body) = status_json(session.post("/login/stop_impersonating").send().await).await;
@@ -156,6 +163,58 @@ async fn impersonation_sessions_cannot_mint_keys_or_launder_identity() {
     let me = ok(back.post("/login/test-token").send().await).await;
     assert_eq!(me["id"], ivan.id);
     assert_eq!(ok(back.post("/login/is_impersonating").send().await).await, json!(false));
+}
+
+#[tokio::test]
+async fn nobody_gains_a_permission_through_another_user_or_a_grant() {
+    // Each endpoint's own permission is not enough to act on a more privileged user or to give
+    // what one does not hold: that would be a way to every permission.
+    let app = app().await;
+    let world = Scenario::new()
+        .role("support", &["impersonification"])
+        .role("helpdesk", &["password_reset", "user_update", "user_read"])
+        .role("granters", &["role_update", "permission_update", "user_update", "role_read"])
+        .inactive_role("dormant", &["user_delete"])
+        .user("ivan", &["support"])
+        .user("hal", &["helpdesk"])
+        .user("gus", &["granters", "dormant"])
+        .user("alice", &[])
+        .build(&app)
+        .await;
+    let superuser = admin_id(&app).await;
+    let denied = "Not enough privileges: that gives permissions you do not hold";
+
+    let ivan = app.as_user(world.user("ivan"));
+    assert_detail(ivan.post(&format!("/login/impersonate?user_id={superuser}")).send().await, 403, denied).await;
+    ok(ivan.post(&format!("/login/impersonate?user_id={}", world.user("alice").id)).send().await).await;
+
+    let hal = app.as_user(world.user("hal"));
+    let reset = json!({"new_password": "taken-over-password-1"});
+    let path = format!("/users/{superuser}/reset-password");
+    assert_detail(hal.put(&path).body_json(&reset).send().await, 403, denied).await;
+    let email = json!({"email": "hal-controls-this@example.com"});
+    assert_detail(hal.put(&format!("/users/{superuser}")).body_json(&email).send().await, 403, denied).await;
+    // On a user holding nothing hal lacks, both work.
+    let alice = world.user("alice").id;
+    ok(hal.put(&format!("/users/{alice}/reset-password")).body_json(&reset).send().await).await;
+    ok(hal.put(&format!("/users/{alice}")).body_json(&json!({"name": "Alicia"})).send().await).await;
+    assert_eq!(try_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0, 200, "the superuser's account is untouched");
+
+    let gus = app.as_user(world.user("gus"));
+    let admin_role = admin_role_id(&app.as_admin().await).await;
+    let granters = world.role("granters").id;
+    let me = json!({"user_id": world.user("gus").id});
+    assert_detail(gus.post(&format!("/roles/{admin_role}/users")).body_json(&me).send().await, 403, denied).await;
+    let impersonification = json!({"permission_id": world.permission("impersonification").id});
+    let grant = gus.post(&format!("/roles/{granters}/permissions")).body_json(&impersonification).send().await;
+    assert_detail(grant, 403, denied).await;
+    let dormant = world.role("dormant").id;
+    let wake = gus.put(&format!("/roles/{dormant}")).body_json(&json!({"is_active": true})).send().await;
+    assert_detail(wake, 403, denied).await;
+    assert_eq!(my_permissions(&gus).await, ["permission_update", "role_read", "role_update", "user_update"]);
+    // What gus holds, gus may grant.
+    let role_read = json!({"permission_id": world.permission("role_read").id});
+    ok(gus.post(&format!("/roles/{dormant}/permissions")).body_json(&role_read).send().await).await;
 }
 
 #[tokio::test]
@@ -221,44 +280,36 @@ async fn password_resets_revoke_api_keys_and_own_changes_keep_them() {
 #[tokio::test]
 async fn the_last_active_administrator_cannot_be_deactivated_or_removed() {
     let app = app().await;
-    let world = Scenario::new()
-        .role("hr", &["user_update", "role_update", "role_delete", "user_delete"])
-        .user("hank", &["hr"])
-        .build(&app)
-        .await;
+    let world = Scenario::new().admin("hank").build(&app).await;
     let admin = app.as_admin().await;
     let hank = app.as_user(world.user("hank"));
+    let hank_id = world.user("hank").id;
     let superuser = admin_id(&app).await;
     let admin_role = admin_role_id(&admin).await;
     let last = "The last active member of the admin role cannot be deactivated or removed from it";
-
     let off = json!({"is_active": false});
-    assert_detail(hank.put(&format!("/users/{superuser}")).body_json(&off).send().await, 409, last).await;
-    assert_detail(admin.put("/users/me").body_json(&off).send().await, 409, last).await;
-    assert_detail(hank.delete(&format!("/roles/{admin_role}/users/{superuser}")).send().await, 409, last).await;
+
+    // Emptying or deactivating the role is refused whoever is in it.
     let emptied = hank.delete(&format!("/roles/{admin_role}/users")).send().await;
     assert_detail(emptied, 409, "The admin role cannot be emptied: it would be left without an active member").await;
-    // Deactivating the role itself is refused too.
     let role_off = hank.put(&format!("/roles/{admin_role}")).body_json(&off).send().await;
     assert_detail(role_off, 409, "The admin role cannot be deactivated").await;
-    assert_eq!(try_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0, 200, "still an administrator");
 
-    // With a second active administrator, either may go.
-    ok(admin
-        .post(&format!("/roles/{admin_role}/users"))
-        .body_json(&json!({"user_id": world.user("hank").id}))
-        .send()
-        .await)
-    .await;
+    // Two active administrators: one may go...
     ok(hank.delete(&format!("/roles/{admin_role}/users/{superuser}")).send().await).await;
-    // Now hank is the last one.
-    let hank_id = world.user("hank").id;
+    // ...and then hank is the last: not by deactivation, nor by removal, by anyone.
     assert_detail(hank.put("/users/me").body_json(&off).send().await, 409, last).await;
+    assert_detail(hank.put(&format!("/users/{hank_id}")).body_json(&off).send().await, 409, last).await;
     assert_detail(hank.delete(&format!("/roles/{admin_role}/users/{hank_id}")).send().await, 409, last).await;
-    // An inactive member does not count.
+    // The superuser, back in the role but deactivated, does not count as an active member.
     ok(hank.post(&format!("/roles/{admin_role}/users")).body_json(&json!({"user_id": superuser})).send().await).await;
     ok(hank.put(&format!("/users/{superuser}")).body_json(&off).send().await).await;
     assert_detail(hank.put("/users/me").body_json(&off).send().await, 409, last).await;
+    assert_detail(hank.delete(&format!("/roles/{admin_role}/users/{hank_id}")).send().await, 409, last).await;
+    // Reactivated, it does: hank may now leave.
+    ok(hank.put(&format!("/users/{superuser}")).body_json(&json!({"is_active": true})).send().await).await;
+    ok(hank.put("/users/me").body_json(&off).send().await).await;
+    assert_eq!(try_login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0, 200, "still an administrator");
 }
 
 #[tokio::test]

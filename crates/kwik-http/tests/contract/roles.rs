@@ -152,6 +152,9 @@ async fn every_roles_route_requires_credentials_and_all_its_permissions() {
     let admin = app.as_admin().await;
     let member = world.user("member").id;
     let permission = id_of(&create_permission(&admin, "gate_permission").await);
+    // One can only grant what one holds: the grant route gives a permission its callers have.
+    let held = ok(admin.get("/permissions/?filter_key=name&value=permission_update").send().await).await;
+    let held = id_of(&rows(&held)[0]);
 
     // (method, path with {r}/{p}/{u} placeholders, body, required permissions)
     let routes: [(&str, &str, Option<Value>, &[&str]); 15] = [
@@ -167,7 +170,7 @@ async fn every_roles_route_requires_credentials_and_all_its_permissions() {
         (
             "POST",
             "/roles/{r}/permissions",
-            Some(json!({"permission_id": "{p}"})),
+            Some(json!({"permission_id": "{h}"})),
             &["role_update", "permission_update"],
         ),
         ("DELETE", "/roles/{r}/permissions/{p}", None, &["role_update", "permission_update"]),
@@ -186,7 +189,10 @@ async fn every_roles_route_requires_credentials_and_all_its_permissions() {
             .replace("{u}", &member.to_string());
         let body = body.as_ref().map(|b| {
             serde_json::from_str::<Value>(
-                &b.to_string().replace("\"{p}\"", &permission.to_string()).replace("\"{u}\"", &member.to_string()),
+                &b.to_string()
+                    .replace("\"{p}\"", &permission.to_string())
+                    .replace("\"{h}\"", &held.to_string())
+                    .replace("\"{u}\"", &member.to_string()),
             )
             .unwrap()
         });
