@@ -4,7 +4,7 @@
 
 use kwik_http::builtin::API_KEY_PERMISSIONS;
 use kwik_rbac::users;
-use kwik_testing::{ADMIN_EMAIL, ADMIN_PASSWORD, Scenario, TestApp, TestClient, TestUser, assert_detail, json_of};
+use kwik_testing::{ADMIN_EMAIL, ADMIN_PASSWORD, Scenario, TestApp, TestClient, TestUser, assert_detail};
 use serde_json::{Value, json};
 
 use crate::common::{app, app_with};
@@ -392,7 +392,6 @@ async fn a_rehash_never_writes_an_old_password_over_a_new_one() {
     // ...and the new password stands.
     assert_eq!(try_login(&app, &alice.email, "a-brand-new-password-1").await.0, 200);
     assert_eq!(try_login(&app, &alice.email, &alice.password).await.0, 401);
-    let _ = json_of;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
