@@ -14,8 +14,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordVerifier as _, Version};
 use kwik_core::{Error, Result, ValidationIssue};
 
 /// Argon2 cost parameters (RFC 9106 §3.1 names them `m`, `t` and `p`).
@@ -110,6 +110,9 @@ struct Inner {
     /// unbounded concurrency under a login burst grows the process by that much per blocking
     /// thread (allocator arenas keep it). Extra requests wait their turn instead.
     permits: tokio::sync::Semaphore,
+    /// Reusable argon2 block memory for the configured parameters, at most one buffer per permit
+    /// (see [`BlockPool`]).
+    pool: BlockPool,
     /// Dummy verifications that ran to completion (computed a hash, found no match): the unit
     /// tests check that every path without a real hash pays for exactly one.
     #[cfg(test)]
@@ -119,6 +122,46 @@ struct Inner {
 /// How many hashes may run at once: the number of cores (at least 1).
 fn hashing_slots() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Argon2 block buffers sized for the configured parameters, reused from one hash to the next.
+///
+/// Allocating ~19 MiB per hash and freeing it afterwards lets the allocator keep the memory in
+/// each blocking thread's arena, so the process grows by that much per thread Tokio ever used for
+/// hashing. With the pool, the memory is allocated once per hashing slot (lazily, at the first
+/// hash that needs it) and kept. Only hashes with exactly the configured parameters use it; the
+/// rest (legacy or costlier stored hashes) allocate as argon2 does by default.
+struct BlockPool {
+    /// Blocks per buffer: [`Params::block_count`] of the configured parameters.
+    blocks: usize,
+    /// Buffers kept for reuse; never more than `capacity`.
+    free: std::sync::Mutex<Vec<Vec<Block>>>,
+    capacity: usize,
+}
+
+impl BlockPool {
+    fn new(blocks: usize, capacity: usize) -> Self {
+        Self { blocks, free: std::sync::Mutex::new(Vec::with_capacity(capacity)), capacity }
+    }
+
+    /// Runs `f` with a buffer of `blocks` blocks: a free one, or a new one when none is free
+    /// (the first hashes, or callers that hold no permit). The buffer goes back to the pool
+    /// afterwards, unless the pool is full; if `f` panics it is dropped.
+    fn with_buffer<T>(&self, f: impl FnOnce(&mut [Block]) -> T) -> T {
+        let taken = self.free.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let mut buffer = taken.unwrap_or_else(|| vec![Block::default(); self.blocks]);
+        let result = f(&mut buffer);
+        let mut free = self.free.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if free.len() < self.capacity {
+            free.push(buffer);
+        }
+        result
+    }
+
+    #[cfg(test)]
+    fn kept(&self) -> usize {
+        self.free.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -151,12 +194,15 @@ impl PasswordHasher {
             "${ARGON2ID_IDENT}$v=19$m={},t={},p={}${DUMMY_SALT_B64}${DUMMY_OUTPUT_B64}",
             params.memory_kib, params.iterations, params.parallelism
         );
+        let slots = hashing_slots();
+        let pool = BlockPool::new(argon2_params.block_count(), slots);
         Self {
             inner: Arc::new(Inner {
                 params,
                 argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params),
                 dummy,
-                permits: tokio::sync::Semaphore::new(hashing_slots()),
+                permits: tokio::sync::Semaphore::new(slots),
+                pool,
                 #[cfg(test)]
                 burns: std::sync::atomic::AtomicUsize::new(0),
             }),
@@ -181,15 +227,9 @@ impl PasswordHasher {
         let password = password.to_owned();
         let _permit =
             self.inner.permits.acquire().await.map_err(|_| Error::Internal("password hasher closed".to_owned()))?;
-        tokio::task::spawn_blocking(move || {
-            inner
-                .argon2
-                .hash_password(password.as_bytes())
-                .map(|hash| hash.to_string())
-                .map_err(|err| Error::Internal(format!("password hashing failed: {err}")))
-        })
-        .await
-        .map_err(|err| Error::Internal(format!("password hashing task failed: {err}")))?
+        tokio::task::spawn_blocking(move || inner.hash(password.as_bytes()))
+            .await
+            .map_err(|err| Error::Internal(format!("password hashing task failed: {err}")))?
     }
 
     /// Checks `password` against `stored`, the hash kept for the user, or `None` when no such user
@@ -226,6 +266,36 @@ impl PasswordHasher {
 }
 
 impl Inner {
+    /// An argon2id (v=19) PHC string of `password` with the configured parameters and a fresh
+    /// random 16-byte salt, computed in pooled memory. The same string `Argon2::hash_password`
+    /// writes.
+    fn hash(&self, password: &[u8]) -> Result<String> {
+        let failed = |err: &dyn fmt::Display| Error::Internal(format!("password hashing failed: {err}"));
+        let salt = argon2::password_hash::try_generate_salt().map_err(|err| failed(&err))?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        self.pool
+            .with_buffer(|blocks| self.argon2.hash_password_into_with_memory(password, &salt, &mut out, blocks))
+            .map_err(|err| failed(&err))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(self.argon2.params()).map_err(|err| failed(&err))?,
+            salt: Some(Salt::new(&salt).map_err(|err| failed(&err))?),
+            hash: Some(Output::new(&out).map_err(|err| failed(&err))?),
+        };
+        Ok(hash.to_string())
+    }
+
+    /// Checks `password` against an argon2id v=19 hash made with exactly the configured
+    /// parameters, in pooled memory; the outputs are compared in constant time ([`Output`]'s
+    /// `PartialEq`).
+    fn verify_pooled(&self, password: &[u8], salt: &[u8], expected: &Output) -> argon2::password_hash::Result<()> {
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let out = out.get_mut(..expected.len()).ok_or(argon2::password_hash::Error::OutputSize)?;
+        self.pool.with_buffer(|blocks| self.argon2.hash_password_into_with_memory(password, salt, out, blocks))?;
+        if Output::new(out)? == *expected { Ok(()) } else { Err(argon2::password_hash::Error::PasswordInvalid) }
+    }
+
     fn verify(&self, password: &[u8], stored: Option<&str>) -> Verification {
         let Some(stored) = stored else {
             self.burn(password);
@@ -246,7 +316,13 @@ impl Inner {
 
     /// Spends the time of a real verification against the dummy hash; the result is ignored.
     fn burn(&self, password: &[u8]) {
-        let outcome = self.argon2.verify_password(password, self.dummy.as_str());
+        let outcome = match PasswordHash::new(&self.dummy) {
+            Ok(PasswordHash { salt: Some(salt), hash: Some(expected), .. }) => {
+                self.verify_pooled(password, &salt, &expected)
+            }
+            Ok(_) => Err(argon2::password_hash::Error::PasswordInvalid),
+            Err(err) => Err(err.into()),
+        };
         #[cfg(test)]
         if matches!(outcome, Err(argon2::password_hash::Error::PasswordInvalid)) {
             self.burns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -277,8 +353,14 @@ impl Inner {
             self.burn(password);
             return Verification::Invalid;
         }
-        match self.argon2.verify_password(password, parsed) {
-            Ok(()) => Verification::Valid { needs_rehash: self.argon2_needs_rehash(parsed, &stored_params) },
+        let needs_rehash = self.argon2_needs_rehash(parsed, &stored_params);
+        let outcome = match (&parsed.salt, &parsed.hash) {
+            // Exactly the configured parameters: the pooled memory fits.
+            (Some(salt), Some(expected)) if !needs_rehash => self.verify_pooled(password, salt, expected),
+            _ => self.argon2.verify_password(password, parsed),
+        };
+        match outcome {
+            Ok(()) => Verification::Valid { needs_rehash },
             Err(argon2::password_hash::Error::PasswordInvalid) => Verification::Invalid,
             Err(err) => {
                 tracing::warn!(error = %err, "stored argon2 hash could not be verified; no match");
@@ -382,6 +464,7 @@ impl PasswordPolicy {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use argon2::PasswordHasher as _;
     use rstest::rstest;
 
     const FAST: Argon2Params = Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 };
@@ -514,6 +597,82 @@ mod tests {
     #[case::truncated("$2b$1", None)]
     fn stored_bcrypt_cost_limit(#[case] stored: &str, #[case] cost: Option<u32>) {
         assert_eq!(Inner::bcrypt_cost_within_limit(stored), cost);
+    }
+
+    /// The plain `argon2` crate with the configured parameters, as `Argon2::default()` would be
+    /// built for them.
+    fn plain(params: Argon2Params) -> Argon2<'static> {
+        let params = Params::new(params.memory_kib, params.iterations, params.parallelism, None).unwrap();
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+
+    /// Hashes made in pooled memory are exactly what the plain `argon2` API writes for the same
+    /// salt, and verify with it; hashes the plain API writes verify through the pool. Several
+    /// rounds, so buffers are reused with the previous hash's contents still in them.
+    #[tokio::test]
+    async fn pooled_hashes_interoperate_with_plain_argon2() {
+        for params in [FAST, Argon2Params { memory_kib: 256, iterations: 3, parallelism: 2 }] {
+            let hasher = PasswordHasher::new(params).unwrap();
+            let argon2 = plain(params);
+            for password in ["correct horse battery", "", "pässwörd ✓", "correct horse batterY"] {
+                let ours = hasher.hash(password).await.unwrap();
+                let parsed = PasswordHash::new(&ours).unwrap();
+                let same_salt = argon2.hash_password_with_salt(password.as_bytes(), &parsed.salt.unwrap()).unwrap();
+                assert_eq!(ours, same_salt.to_string());
+                assert!(argon2.verify_password(password.as_bytes(), ours.as_str()).is_ok());
+                assert!(argon2.verify_password(b"wrong", ours.as_str()).is_err());
+
+                let theirs = argon2.hash_password(password.as_bytes()).unwrap().to_string();
+                assert_eq!(
+                    hasher.verify(password, Some(&theirs)).await.unwrap(),
+                    Verification::Valid { needs_rehash: false }
+                );
+                assert_eq!(hasher.verify("wrong", Some(&theirs)).await.unwrap(), Verification::Invalid);
+            }
+            // Every hash and verification above ran in pooled memory, one at a time: one buffer.
+            assert_eq!(hasher.inner.pool.kept(), 1);
+        }
+    }
+
+    /// Hashes with other parameters than the configured ones do not use (or grow) the pool.
+    #[tokio::test]
+    async fn other_parameters_bypass_the_pool() {
+        let hasher = fast();
+        let other = plain(Argon2Params { memory_kib: 128, iterations: 1, parallelism: 1 });
+        let stored = other.hash_password(b"correct horse battery").unwrap().to_string();
+        assert_eq!(
+            hasher.verify("correct horse battery", Some(&stored)).await.unwrap(),
+            Verification::Valid { needs_rehash: true }
+        );
+        assert_eq!(hasher.verify("wrong", Some(&stored)).await.unwrap(), Verification::Invalid);
+        assert_eq!(hasher.inner.pool.kept(), 0);
+    }
+
+    /// Far more concurrent hashes and verifications than permits: all succeed, and the pool keeps
+    /// at most one buffer per permit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_hashes_beyond_the_permits_all_succeed() {
+        let hasher = fast();
+        let slots = hashing_slots();
+        let tasks: Vec<_> = (0..slots * 8 + 3)
+            .map(|i| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move {
+                    let password = format!("password number {i}");
+                    let stored = hasher.hash(&password).await.unwrap();
+                    assert!(plain(FAST).verify_password(password.as_bytes(), stored.as_str()).is_ok());
+                    let outcome = hasher.verify(&password, Some(&stored)).await.unwrap();
+                    assert_eq!(outcome, Verification::Valid { needs_rehash: false });
+                    assert_eq!(hasher.verify("wrong", Some(&stored)).await.unwrap(), Verification::Invalid);
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let kept = hasher.inner.pool.kept();
+        assert!((1..=slots).contains(&kept), "{kept} buffers kept for {slots} permits");
+        assert_eq!(hasher.inner.permits.available_permits(), slots);
     }
 
     #[test]
