@@ -95,7 +95,24 @@ fn main() -> ExitCode {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    let built_for = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // `cargo run` sets CARGO_MANIFEST_DIR for the checkout it runs in. Two checkouts sharing one
+    // CARGO_TARGET_DIR share the uplifted `debug/xtask` binary, and cargo may consider this
+    // checkout's build fresh while the binary is the other one's: it would then test the other
+    // tree. Refuse instead of testing the wrong code.
+    if let Some(running_for) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from)
+        && running_for != built_for
+    {
+        eprintln!(
+            "this xtask binary was built for {} but runs for {}: another checkout shares the target \
+             directory. Rebuild it: `touch {}/src/main.rs` and run again.",
+            built_for.display(),
+            running_for.display(),
+            running_for.display()
+        );
+        std::process::exit(2);
+    }
+    built_for.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 pub(crate) fn cargo() -> Command {
