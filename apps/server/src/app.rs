@@ -4,13 +4,14 @@ use kwik_core::{Db, Settings};
 use kwik_http::builtin::Builtin;
 
 use crate::customers::Customers;
+use crate::orders::Orders;
 use crate::projects::Projects;
 use kwik_http::{App, AppState};
 use tracing_subscriber::EnvFilter;
 
 /// Builds the application: every module this server serves is registered here, one line each.
 pub fn build(state: AppState) -> App<impl poem_openapi::OpenApi + Clone + Send + Sync + 'static> {
-    App::new(state).version(env!("CARGO_PKG_VERSION")).module(Builtin).module(Projects).module(Customers)
+    App::new(state).version(env!("CARGO_PKG_VERSION")).module(Builtin).module(Projects).module(Customers).module(Orders)
 }
 
 /// Opens the database and builds the app on it.

@@ -2,11 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use kwik_core::{Context, Error, Result};
-use kwik_crud::AutoCrud;
+use kwik_crud::{AutoCrud, Operation, Values};
 use kwik_http::{ApiResult, AppState, Auth, permission};
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
-use sea_query::Expr;
 
 /// A project. Archived projects are read-only.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
@@ -33,12 +32,19 @@ pub struct Project {
 }
 
 /// Kwik's `AutoCrud` for projects, with one business rule as a hook.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ProjectCrud;
 
 impl AutoCrud for ProjectCrud {
     type Entity = Project;
 
-    async fn before_update(&self, _ctx: &mut Context, current: &Project, _input: &mut ProjectUpdate) -> Result<()> {
+    async fn before_update(
+        &self,
+        _: &mut Context,
+        current: &Project,
+        _: &mut ProjectUpdate,
+        _: &mut Values,
+    ) -> Result<()> {
         if current.archived { Err(Error::Conflict("Project is archived".to_owned())) } else { Ok(()) }
     }
 }
@@ -61,10 +67,10 @@ impl ProjectActions {
         auth: Auth<ArchiveProject>,
         id: Path<i64>,
     ) -> ApiResult<Json<Project>> {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
-        let mut project = ProjectCrud.get_if_exist(&mut ctx.tx, id.0).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
+        let mut project = ProjectCrud.get_for_update(&mut ctx, id.0, Operation::Update).await?;
         if !project.archived {
-            project = ProjectCrud.set(&mut ctx, id.0, vec![("archived", Expr::val(true))]).await?;
+            project = ProjectCrud.set(&mut ctx, id.0, Values::from(vec![("archived", true.into())])).await?;
         }
         ctx.commit().await?;
         Ok(Json(project))

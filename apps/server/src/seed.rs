@@ -37,6 +37,57 @@ pub async fn customers(state: &AppState) -> Result<()> {
     .await
 }
 
+/// Adds a few products (skipping existing SKUs) and, when there are no orders yet, a few draft
+/// orders with lines for the first customers.
+///
+/// # Errors
+/// Database errors.
+pub async fn orders(state: &AppState) -> Result<()> {
+    use crate::orders::{
+        OrderCreate, OrderCrud, OrderLineCreate, OrderLineCrud, OrderStatus, ProductCreate, ProductCrud,
+    };
+    use kwik_crud::{AutoCrud, Values};
+    let mut ctx = Context::begin(&state.db, None).await?;
+    let mut products = Vec::new();
+    for (sku, name, price) in
+        [("KB-01", "Keyboard", "49.90"), ("MS-02", "Mouse", "19.99"), ("SC-27", "Screen 27\"", "229.00")]
+    {
+        let input = ProductCreate {
+            sku: sku.to_owned(),
+            name: name.to_owned(),
+            unit_price: price.parse().unwrap_or_default(),
+            active: true,
+        };
+        let (product, _) = ProductCrud.create_if_not_exist(&mut ctx, input, vec![("sku", sku.into())]).await?;
+        products.push(product.id);
+    }
+    let any_order = Query::select().expr(Expr::val(1_i64)).from("orders").limit(1).to_owned();
+    let customers =
+        Query::select().column("id").from("customers").order_by("id", sea_query::Order::Asc).limit(3).to_owned();
+    if ctx.tx.fetch_optional::<(i64,), _>(&any_order).await?.is_none() {
+        let customers: Vec<(i64,)> = ctx.tx.fetch_all(&customers).await?;
+        for (n, (customer_id,)) in customers.into_iter().enumerate() {
+            let order = OrderCrud
+                .create(
+                    &mut ctx,
+                    OrderCreate { customer_id, status: OrderStatus::Draft, note: Some(format!("Seeded order {n}")) },
+                )
+                .await?;
+            for (k, product_id) in products.iter().enumerate().take(n + 1) {
+                let mut parent = Values::new();
+                parent.set("order_id", order.id);
+                let quantity = i64::try_from(k).unwrap_or_default() + 1;
+                OrderLineCrud
+                    .create_with(&mut ctx, OrderLineCreate { product_id: *product_id, quantity }, parent)
+                    .await?;
+            }
+        }
+    }
+    ctx.commit().await?;
+    tracing::info!("seeded products and orders");
+    Ok(())
+}
+
 async fn insert_batches(
     state: &AppState,
     table: &'static str,

@@ -95,7 +95,7 @@ async fn prepared_state(db: &kwik_core::Db) -> Vec<String> {
     use sea_query::{Expr, ExprTrait, Query};
     let mut db = db.clone();
     let mut facts = Vec::new();
-    for set in ["rbac", "projects", "customers"] {
+    for set in ["rbac", "projects", "customers", "orders"] {
         let applied = Query::select()
             .expr(Expr::cust("COUNT(*)"))
             .from(format!("_kwik_migrations_{set}"))
@@ -103,7 +103,18 @@ async fn prepared_state(db: &kwik_core::Db) -> Vec<String> {
             .to_owned();
         facts.push(format!("migrations {set}: {}", db.fetch_i64(&applied).await.expect("migrations table")));
     }
-    for table in ["users", "roles", "permissions", "roles_permissions", "users_roles", "projects", "customers"] {
+    for table in [
+        "users",
+        "roles",
+        "permissions",
+        "roles_permissions",
+        "users_roles",
+        "projects",
+        "customers",
+        "products",
+        "orders",
+        "order_lines",
+    ] {
         let rows = Query::select().expr(Expr::cust("COUNT(*)")).from(table).to_owned();
         facts.push(format!("rows {table}: {}", db.fetch_i64(&rows).await.expect("table exists")));
     }
@@ -159,9 +170,19 @@ async fn migrate_command_prepares_the_database() {
         format!("migrations rbac: {}", migration_files("crates/kwik-rbac/migrations")),
         format!("migrations projects: {}", migration_files("migrations/projects")),
         format!("migrations customers: {}", migration_files("migrations/customers")),
+        format!("migrations orders: {}", migration_files("migrations/orders")),
     ];
-    assert_eq!(state[..3], expected_migrations, "{state:#?}");
-    for empty in ["rows projects: 0", "rows customers: 0", "rows users: 1", "rows roles: 1", "rows users_roles: 1"] {
+    assert_eq!(state[..4], expected_migrations, "{state:#?}");
+    for empty in [
+        "rows projects: 0",
+        "rows customers: 0",
+        "rows products: 0",
+        "rows orders: 0",
+        "rows order_lines: 0",
+        "rows users: 1",
+        "rows roles: 1",
+        "rows users_roles: 1",
+    ] {
         assert!(state.iter().any(|fact| fact == empty), "{empty}: {state:#?}");
     }
     // The built-in permissions and the modules', all granted to the admin role.
@@ -170,6 +191,7 @@ async fn migrate_command_prepares_the_database() {
         .chain(kwik_http::builtin::Builtin.permissions())
         .chain(kwik_server::projects::Projects.permissions())
         .chain(kwik_server::customers::Customers.permissions())
+        .chain(kwik_server::orders::Orders.permissions())
         .map(|name| format!("permission {name}"))
         .collect();
     expected.sort();

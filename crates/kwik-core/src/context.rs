@@ -1,32 +1,102 @@
-//! [`Context`]: what data-access code runs against — a transaction and, when known, the user
-//! acting (Kwik's `UserCtx` / `NoUserCtx`).
+//! [`Context`]: the request scope data-access code runs in — a transaction (or, for reads, the
+//! pool) and the [`Principal`] acting (Kwik's `UserCtx` / `NoUserCtx`).
+
+use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::db::{Backend, Db, Tx};
 use crate::error::Result;
 
-/// One unit of work: a write transaction plus the id of the user acting (for audit fields).
-/// Commit it with [`Context::commit`]; dropped without committing, everything rolls back, so an
-/// error anywhere in a request leaves the database as it was.
+/// Who is acting in a request: the user, their effective permission names, and, in an
+/// impersonation session, the impersonator. Built by kwik-http from the authenticated request
+/// (`Auth::principal`); cheap to clone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The acting user (the impersonated one in an impersonation session).
+    pub user_id: i64,
+    /// Effective permission names, through the user's active roles.
+    pub permissions: Arc<[String]>,
+    /// The user who is impersonating `user_id`, if any.
+    pub impersonator: Option<i64>,
+}
+
+impl Principal {
+    /// A principal with these permissions and no impersonator.
+    pub fn new(user_id: i64, permissions: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self { user_id, permissions: permissions.into_iter().map(Into::into).collect(), impersonator: None }
+    }
+
+    /// Kwik's `has_permission`: whether the principal holds the permission named.
+    pub fn has_permission(&self, name: &str) -> bool {
+        self.permissions.iter().any(|p| p == name)
+    }
+}
+
+/// One request scope: a transaction (or the pool, for [`Context::read`]) plus who is acting.
+/// Every AutoCrud operation runs in one, so scoping rules (`AutoCrud::base_query`) can see the
+/// principal. Commit a write scope with [`Context::commit`]; dropped without committing,
+/// everything rolls back, so an error anywhere in a request leaves the database as it was.
 #[derive(Debug)]
 pub struct Context {
-    /// The open transaction. Run sea-query statements on it with [`Queries`](crate::Queries).
+    /// The open transaction ([`Tx::Autocommit`] for read scopes). Run sea-query statements on it
+    /// with [`Queries`](crate::Queries).
     pub tx: Tx,
-    /// The acting user, or `None` for system work (bootstrap, seeds, anonymous endpoints).
+    /// The acting user (for audit fields), or `None` for system work (bootstrap, seeds, jobs).
     pub user_id: Option<i64>,
+    /// The authenticated principal, when the scope was opened for one.
+    pub principal: Option<Principal>,
 }
 
 impl Context {
-    /// Opens a write transaction on `db` for `user_id`.
+    /// Opens a write transaction on `db` for `user_id` (no permissions known: see
+    /// [`Context::has_permission`]). For requests prefer [`Context::write`] with the principal.
     ///
     /// # Errors
     /// [`Error::Unavailable`](crate::Error::Unavailable) when no connection is free in time.
     pub async fn begin(db: &Db, user_id: Option<i64>) -> Result<Self> {
-        Ok(Self { tx: db.begin_write().await?, user_id })
+        Ok(Self { tx: db.begin_write().await?, user_id, principal: None })
     }
 
-    /// Commits the transaction.
+    /// Opens a write transaction on `db` for `principal` (on SQLite it takes the write lock up
+    /// front, `BEGIN IMMEDIATE`).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`](crate::Error::Unavailable) when no connection is free in time.
+    pub async fn write(db: &Db, principal: Principal) -> Result<Self> {
+        Ok(Self { tx: db.begin_write().await?, user_id: Some(principal.user_id), principal: Some(principal) })
+    }
+
+    /// A read scope for `principal`: no transaction, each statement on a pooled connection.
+    /// AutoCrud reads are one statement each (a list's count and page included), so each sees
+    /// one consistent snapshot.
+    pub fn read(db: &Db, principal: Principal) -> Self {
+        Self { tx: Tx::Autocommit(db.clone()), user_id: Some(principal.user_id), principal: Some(principal) }
+    }
+
+    /// A system scope (seeds, jobs, tests): no user, every permission, on `db`'s pool without a
+    /// transaction. Use [`Context::begin`] with `None` for a transactional one.
+    pub fn system(db: &Db) -> Self {
+        Self { tx: Tx::Autocommit(db.clone()), user_id: None, principal: None }
+    }
+
+    /// Whether the scope may act under the permission `name`: the principal's permissions when
+    /// there is one; `true` for system scopes (no user at all); `false` for a scope opened with
+    /// only a user id ([`Context::begin`] with `Some`), whose permissions are unknown.
+    pub fn has_permission(&self, name: &str) -> bool {
+        match (&self.principal, self.user_id) {
+            (Some(principal), _) => principal.has_permission(name),
+            (None, None) => true,
+            (None, Some(_)) => false,
+        }
+    }
+
+    /// The impersonator, in an impersonation session.
+    pub fn impersonator(&self) -> Option<i64> {
+        self.principal.as_ref().and_then(|p| p.impersonator)
+    }
+
+    /// Commits the transaction (nothing to do for a read scope).
     ///
     /// # Errors
     /// The database error.
@@ -34,7 +104,7 @@ impl Context {
         self.tx.commit().await
     }
 
-    /// Which engine the transaction runs on.
+    /// Which engine the scope runs on.
     pub fn backend(&self) -> Backend {
         self.tx.backend()
     }

@@ -48,6 +48,10 @@ pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     /// PostgreSQL transaction.
     Postgres(Transaction<'static, Postgres>),
+    /// No transaction: each statement runs on its own, on a pooled connection (autocommit).
+    /// What read-only request scopes use ([`Context::read`](crate::Context::read)): a single
+    /// statement already sees one snapshot, and no connection is held between statements.
+    Autocommit(Db),
 }
 
 /// How long a SQLite writer waits for a lock before failing (seconds): concurrent writers queue
@@ -257,6 +261,7 @@ impl Executor for Tx {
         match self {
             Self::Sqlite(tx) => Target::SqliteTx(tx),
             Self::Postgres(tx) => Target::PgTx(tx),
+            Self::Autocommit(db) => db.target(),
         }
     }
 }
@@ -273,6 +278,29 @@ pub trait Queries: Executor {
             Ok(on_backend!(self.target(), stmt, |query, exec| {
                 let rows = query.fetch_all(exec).await?;
                 rows.iter().map(|row| T::from_row(row)).collect::<Result<Vec<T>, _>>()?
+            }))
+        }
+    }
+
+    /// All rows of a query that also selects an `i64` column named `count_column` (a window or
+    /// scalar-subquery count next to each row): the rows and that column's value on the first
+    /// row (`None` when there is no row).
+    ///
+    /// # Errors
+    /// As [`Queries::fetch_all`].
+    fn fetch_all_counted<T: DbRow, S: SqlxBinder + Sync>(
+        &mut self,
+        stmt: &S,
+        count_column: &'static str,
+    ) -> impl Future<Output = Result<(Vec<T>, Option<i64>)>> + Send {
+        async move {
+            Ok(on_backend!(self.target(), stmt, |query, exec| {
+                let rows = query.fetch_all(exec).await?;
+                let count = match rows.first() {
+                    Some(row) => Some(sqlx::Row::try_get::<i64, _>(row, count_column)?),
+                    None => None,
+                };
+                (rows.iter().map(|row| T::from_row(row)).collect::<Result<Vec<T>, _>>()?, count)
             }))
         }
     }
@@ -325,7 +353,61 @@ impl Tx {
         match self {
             Self::Sqlite(_) => Backend::Sqlite,
             Self::Postgres(_) => Backend::Postgres,
+            Self::Autocommit(db) => db.backend(),
         }
+    }
+
+    /// After a foreign-key violation deleting `table`'s row `id`: the first table that still
+    /// references it, found through SQLite's catalog (`pragma_foreign_key_list`), which its error
+    /// does not name. `None` on PostgreSQL (its error names the table, and the failed statement
+    /// has aborted the transaction) and when nothing references the row.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn referencing_table(&mut self, table: &str, id: i64) -> Result<Option<String>> {
+        let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+        let links: Vec<(String, String)> = match self.target() {
+            Target::SqliteTx(tx) => {
+                sqlx::query_as(
+                    "SELECT m.name, p.\"from\" FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS p \
+                     WHERE m.type = 'table' AND p.\"table\" = ?1 COLLATE NOCASE ORDER BY m.name",
+                )
+                .bind(table)
+                .fetch_all(&mut **tx)
+                .await?
+            }
+            Target::SqlitePool(pool) => {
+                sqlx::query_as(
+                    "SELECT m.name, p.\"from\" FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS p \
+                     WHERE m.type = 'table' AND p.\"table\" = ?1 COLLATE NOCASE ORDER BY m.name",
+                )
+                .bind(table)
+                .fetch_all(pool)
+                .await?
+            }
+            Target::PgTx(_) | Target::PgPool(_) => return Ok(None),
+        };
+        for (other, column) in links {
+            let sql = format!("SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1", quote(&other), quote(&column));
+            let found = match self.target() {
+                Target::SqliteTx(tx) => {
+                    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?.is_some()
+                }
+                Target::SqlitePool(pool) => {
+                    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?.is_some()
+                }
+                Target::PgTx(_) | Target::PgPool(_) => false,
+            };
+            if found {
+                return Ok(Some(other));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether statements run inside a transaction (false for [`Tx::Autocommit`]).
+    pub fn is_transaction(&self) -> bool {
+        !matches!(self, Self::Autocommit(_))
     }
 
     /// Commits.
@@ -336,6 +418,7 @@ impl Tx {
         match self {
             Self::Sqlite(tx) => tx.commit().await?,
             Self::Postgres(tx) => tx.commit().await?,
+            Self::Autocommit(_) => {}
         }
         Ok(())
     }
@@ -348,6 +431,7 @@ impl Tx {
         match self {
             Self::Sqlite(tx) => tx.rollback().await?,
             Self::Postgres(tx) => tx.rollback().await?,
+            Self::Autocommit(_) => {}
         }
         Ok(())
     }

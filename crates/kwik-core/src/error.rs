@@ -17,6 +17,27 @@ pub enum Error {
     /// 409: the operation conflicts with related rows (for example a foreign key still points here).
     #[error("{0}")]
     Conflict(String),
+    /// A foreign key refused a write (409): a referenced row is missing, or a row being deleted
+    /// is still referenced. `table` is the referencing table when the database names it
+    /// (PostgreSQL does; SQLite does not). AutoCrud turns these into precise errors (a 422 at the
+    /// field, or a 409 naming the referencing resource); this is what remains for other writes.
+    #[error("The operation conflicts with related records")]
+    ForeignKey {
+        /// The referencing table, when known.
+        table: Option<String>,
+    },
+    /// An application rule refused the request, with its own machine-readable `code`
+    /// (`credit_limit_exceeded`) beside the `detail` text, and a 4xx `status` (409 by default:
+    /// see [`Error::rule`]).
+    #[error("{detail}")]
+    Rule {
+        /// The HTTP status (a 4xx).
+        status: u16,
+        /// The application's code, sent as `code`.
+        code: &'static str,
+        /// The human-readable text, sent as `detail`.
+        detail: String,
+    },
     /// 403: the caller lacks a permission. Kwik's `AccessDeniedError` ("Not enough privileges").
     #[error("Not enough privileges")]
     AccessDenied,
@@ -131,6 +152,20 @@ impl Error {
         Self::DuplicatedEntity("Entity already exists".to_owned())
     }
 
+    /// A 409 refusing a business rule, with the application's own `code`:
+    /// `Error::rule("order_empty", "An order without lines cannot be confirmed")` is sent as
+    /// `{"detail": "An order without lines cannot be confirmed", "code": "order_empty"}`.
+    pub fn rule(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Rule { status: 409, code, detail: detail.into() }
+    }
+
+    /// Like [`Error::rule`] with another status; anything outside 400..=499 becomes 400 (a rule
+    /// refusal is always the client's request, never a server failure).
+    pub fn rule_with_status(status: u16, code: &'static str, detail: impl Into<String>) -> Self {
+        let status = if (400..500).contains(&status) { status } else { 400 };
+        Self::Rule { status, code, detail: detail.into() }
+    }
+
     /// A 422 with a single issue.
     pub fn validation(issue: ValidationIssue) -> Self {
         Self::Validation(vec![issue])
@@ -139,7 +174,8 @@ impl Error {
     /// The HTTP status code (Kwik's mapping, CONTRACT §4).
     pub fn status(&self) -> u16 {
         match self {
-            Self::DuplicatedEntity(_) | Self::Conflict(_) => 409,
+            Self::DuplicatedEntity(_) | Self::Conflict(_) | Self::ForeignKey { .. } => 409,
+            Self::Rule { status, .. } => *status,
             Self::AccessDenied | Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::AuthenticationFailed | Self::NotAuthenticated => 401,
@@ -156,7 +192,8 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::DuplicatedEntity(_) => "duplicated_entity",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict(_) | Self::ForeignKey { .. } => "conflict",
+            Self::Rule { code, .. } => code,
             Self::AccessDenied => "access_denied",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -204,10 +241,7 @@ impl From<sqlx::Error> for Error {
             }
             sqlx::Error::Database(db) => match db.kind() {
                 ErrorKind::UniqueViolation => Self::duplicated(),
-                ErrorKind::ForeignKeyViolation => Self::Conflict(format!(
-                    "The operation conflicts with related records{}",
-                    db.constraint().map(|c| format!(" ({c})")).unwrap_or_default()
-                )),
+                ErrorKind::ForeignKeyViolation => Self::ForeignKey { table: db.table().map(str::to_owned) },
                 ErrorKind::NotNullViolation | ErrorKind::CheckViolation => Self::validation(ValidationIssue::new(
                     "value_error",
                     &["body"],

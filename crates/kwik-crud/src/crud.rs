@@ -1,133 +1,347 @@
-//! [`AutoCrud`]: Kwik's CRUD operations for any [`Entity`], each overridable, with hooks.
+//! [`AutoCrud`]: Kwik's CRUD operations for any [`Entity`], run in a request scope
+//! ([`Context`]) and restricted by one overridable base query ([`AutoCrud::base_query`]).
 
 use std::future::Future;
 
-use kwik_core::{Context, Error, Executor, Queries, Result};
+use kwik_core::{Backend, Context, Error, Queries, Result, ValidationIssue};
 use kwik_listing::ListSpec;
-use sea_query::{Expr, ExprTrait, Func, Query, SelectStatement, Value};
+use sea_query::{Condition, Expr, ExprTrait, Func, LockType, Query, ReturningClause, SelectStatement, Value};
 
-use crate::entity::{CreateInput, Entity, UpdateInput};
+use crate::entity::{CreateInput, Entity, Reference, ScopeFuture, UpdateInput, Values};
+
+/// Which kind of access a base query is asked for. Reads, updates and deletes may see different
+/// rows (a sales rep may read every order but change only their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `get`, `list`, `count`, cursor pages, nested lists, and foreign-key checks.
+    Read,
+    /// `update`, `set`, and custom actions that change the row (by convention).
+    Update,
+    /// `delete`.
+    Delete,
+}
+
+/// The column that holds the total next to each row of a list statement.
+const TOTAL_COLUMN: &str = "__kwik_total";
 
 /// `SELECT <columns> FROM <table>` for an entity.
 pub fn select<E: Entity>() -> SelectStatement {
     Query::select().columns(E::COLUMNS.iter().map(|c| (E::TABLE, *c))).from(E::TABLE).to_owned()
 }
 
-/// `UPDATE <table> SET <values>, <audit fields> WHERE <pk> = id`.
-async fn write_update<E: Entity>(ctx: &mut Context, id: i64, values: Vec<(&'static str, Expr)>) -> Result<()> {
-    let mut update = Query::update().table(E::TABLE).and_where(Expr::col(E::PRIMARY_KEY).eq(id)).to_owned();
-    for (column, value) in values {
-        update.value(column, value);
-    }
-    if E::AUDITED {
-        update.value("last_modification_time", kwik_core::now()).value("last_modifier_user_id", ctx.user_id);
-    }
-    ctx.tx.execute(&update).await.map(drop)
+/// `RETURNING <columns>` for an entity.
+fn returning<E: Entity>() -> ReturningClause {
+    Query::returning().columns(E::COLUMNS.iter().copied())
 }
 
-/// Kwik's `AutoCRUD`: `get`, `get_if_exist`, `get_multi`, `create`, `create_if_not_exist`,
-/// `update` (partial) and `delete` (returns the deleted entity), all against a [`Context`] or
-/// any executor for reads. Implement it for a unit struct and override any method, or a hook:
+/// `<table>.<pk> = id`.
+fn by_id<E: Entity>(id: i64) -> Expr {
+    Expr::col((E::TABLE, E::PRIMARY_KEY)).eq(id)
+}
+
+/// Restricts a statement with a base-query condition (nothing when it is empty).
+fn restrict(select: &mut SelectStatement, scope: &Condition) {
+    if !scope.is_empty() {
+        select.and_where(Expr::from(scope.clone()));
+    }
+}
+
+/// `a AND b`, leaving out empty conditions (an `any` condition stays one operand).
+fn both(a: Condition, b: Condition) -> Condition {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b,
+        (_, true) => a,
+        _ => Condition::all().add(a).add(b),
+    }
+}
+
+/// Whether a row of `E` with this id exists within the scope's read access (`E::Crud`'s base
+/// query). On PostgreSQL the row is locked `FOR KEY SHARE`, as a foreign-key check would, so
+/// it cannot be deleted before the scope commits. What [`Reference::exists`] points to.
+pub fn exists_in<E: Entity>(ctx: &mut Context, id: i64) -> ScopeFuture<'_, bool> {
+    Box::pin(async move {
+        let scope = E::Crud::default().base_query(ctx, Operation::Read)?;
+        let mut query =
+            Query::select().expr(Expr::val(1_i64)).from(E::TABLE).and_where(by_id::<E>(id)).limit(1).to_owned();
+        restrict(&mut query, &scope);
+        if ctx.backend() == Backend::Postgres && ctx.tx.is_transaction() {
+            query.lock(LockType::KeyShare);
+        }
+        Ok(ctx.tx.fetch_optional::<(i64,), _>(&query).await?.is_some())
+    })
+}
+
+/// Rows of `E` within the scope's access `op`, as a sub-select of their ids: use it in another
+/// resource's base query (`order_id IN (orders the caller may read)`):
 ///
 /// ```ignore
-/// pub struct ProjectCrud;
-/// impl AutoCrud for ProjectCrud {
-///     type Entity = Project;
-///     async fn before_create(&self, ctx: &mut Context, input: &mut ProjectCreate) -> Result<()> {
-///         input.name = input.name.trim().to_owned();
+/// fn base_query(&self, ctx: &Context, op: Operation) -> Result<Condition> {
+///     Ok(Condition::all().add(Expr::col(("order_lines", "order_id")).in_subquery(ids_in_scope::<Order>(ctx, op)?)))
+/// }
+/// ```
+///
+/// # Errors
+/// The target's base-query errors.
+pub fn ids_in_scope<E: Entity>(ctx: &Context, op: Operation) -> Result<SelectStatement> {
+    let scope = E::Crud::default().base_query(ctx, op)?;
+    let mut query = Query::select().column((E::TABLE, E::PRIMARY_KEY)).from(E::TABLE).to_owned();
+    restrict(&mut query, &scope);
+    Ok(query)
+}
+
+/// The usual ownership rule as a base query: every row when the scope holds `permission`,
+/// otherwise the rows whose `owner_column` is the acting user (none for a scope without a user).
+///
+/// ```ignore
+/// fn base_query(&self, ctx: &Context, op: Operation) -> Result<Condition> {
+///     let everyone = match op { Operation::Read => "order_read", Operation::Delete => "order_delete", _ => "order_update" };
+///     Ok(own_rows_unless::<Order>(ctx, everyone, "creator_user_id"))
+/// }
+/// ```
+pub fn own_rows_unless<E: Entity>(ctx: &Context, permission: &str, owner_column: &'static str) -> Condition {
+    if ctx.has_permission(permission) {
+        return Condition::all();
+    }
+    match ctx.user_id {
+        Some(user) => Condition::all().add(Expr::col((E::TABLE, owner_column)).eq(user)),
+        None => Condition::all().add(Expr::val(1_i64).eq(0_i64)),
+    }
+}
+
+/// Checks the `(column, id)` references an input sends: each target must exist within the
+/// caller's read scope, else a 422 at `["body", column]`.
+async fn check_references<E: Entity>(ctx: &mut Context, sent: Vec<(&'static str, i64)>) -> Result<()> {
+    let mut issues = Vec::new();
+    for (column, id) in sent {
+        let Some(reference) = E::references().iter().find(|r| r.column == column) else { continue };
+        if !(reference.exists)(ctx, id).await? {
+            issues.push(missing_reference(reference, id));
+        }
+    }
+    if issues.is_empty() { Ok(()) } else { Err(Error::Validation(issues)) }
+}
+
+/// The 422 issue of a reference to a missing row.
+fn missing_reference(reference: &Reference, id: i64) -> ValidationIssue {
+    ValidationIssue::new(
+        "foreign_key",
+        &["body", reference.column],
+        format!("Entity [{}] with id={id} does not exist", reference.table),
+    )
+    .with_input(id)
+}
+
+/// Audit columns of an insert or update, from the scope's user and the clock.
+fn audit_values(ctx: &Context, values: &mut Values, insert: bool) {
+    let now = kwik_core::now();
+    if insert {
+        values.set("creation_time", now).set("creator_user_id", ctx.user_id);
+    }
+    values.set("last_modification_time", now).set("last_modifier_user_id", ctx.user_id);
+}
+
+/// Kwik's `AutoCRUD`, redesigned around a request scope: every operation runs in a
+/// [`Context`] (a transaction, or the pool for reads, plus the principal), and one overridable
+/// base query ([`AutoCrud::base_query`], Django REST framework's `get_queryset`) restricts get,
+/// list, count, cursor pages, update, delete and foreign-key checks alike. A row outside it is a
+/// 404, never a 403.
+///
+/// ```ignore
+/// #[derive(Default)]
+/// pub struct OrderCrud;
+/// impl AutoCrud for OrderCrud {
+///     type Entity = Order;
+///     fn base_query(&self, ctx: &Context, op: Operation) -> Result<Condition> {
+///         let everyone = match op { Operation::Read => "order_read", Operation::Delete => "order_delete", _ => "order_update" };
+///         Ok(own_rows_unless::<Order>(ctx, everyone, "creator_user_id"))
+///     }
+///     async fn before_update(&self, _: &mut Context, current: &Order, _: &mut OrderUpdate, _: &mut Values) -> Result<()> {
+///         if current.status == OrderStatus::Confirmed { return Err(Error::rule("order_confirmed", "A confirmed order cannot change")) }
 ///         Ok(())
 ///     }
 /// }
 /// ```
 ///
-/// Hooks (the "signals" of Kwik's starter kit) run inside the same transaction as the
-/// operation: an error in a hook, or a constraint violation, rolls the whole request back.
-/// Audit fields are set here from the context's user and the clock; inputs cannot carry them.
+/// Writes are one statement plus their hooks: `INSERT ... RETURNING`; `update` and `delete` load
+/// the current row with `SELECT ... FOR UPDATE` (PostgreSQL; SQLite's write transaction already
+/// serialises writers) for the hooks, then `UPDATE ... RETURNING` / `DELETE`. Hooks (the
+/// "signals" of Kwik's starter kit) run in the same transaction: an error in a hook, or a
+/// constraint violation, rolls the whole request back. Audit fields are set here from the
+/// scope's user and the clock; inputs cannot carry them.
 pub trait AutoCrud: Send + Sync + 'static {
     /// The resource.
     type Entity: Entity;
 
-    /// The entity with this id, if any.
+    /// The rows this scope may reach for `op` (DRF's `get_queryset`), as a condition added to
+    /// every statement; the empty condition (the default) is every row. Keep it a pure function
+    /// of the scope (principal, permissions): it is built once per statement.
+    ///
+    /// # Errors
+    /// Any error refuses the request.
+    fn base_query(&self, _ctx: &Context, _op: Operation) -> Result<Condition> {
+        Ok(Condition::all())
+    }
+
+    /// The entity with this id within the read scope, if any.
     ///
     /// # Errors
     /// Database errors.
-    fn get(&self, exec: &mut impl Executor, id: i64) -> impl Future<Output = Result<Option<Self::Entity>>> + Send {
+    fn get(&self, ctx: &mut Context, id: i64) -> impl Future<Output = Result<Option<Self::Entity>>> + Send {
         async move {
-            let e = <Self::Entity as Entity>::TABLE;
-            let pk = <Self::Entity as Entity>::PRIMARY_KEY;
-            exec.fetch_optional(select::<Self::Entity>().and_where(Expr::col((e, pk)).eq(id))).await
+            let scope = self.base_query(ctx, Operation::Read)?;
+            let mut query = select::<Self::Entity>().and_where(by_id::<Self::Entity>(id)).to_owned();
+            restrict(&mut query, &scope);
+            let row: Option<Self::Entity> = ctx.tx.fetch_optional(&query).await?;
+            Ok(row.map(|mut e| {
+                e.finish();
+                e
+            }))
         }
     }
 
-    /// The entity with this id, or Kwik's 404 `Entity [<table>] with id=<id> does not exist`.
+    /// The entity with this id within the read scope, or Kwik's 404
+    /// `Entity [<table>] with id=<id> does not exist`.
     ///
     /// # Errors
     /// [`Error::NotFound`]; database errors.
-    fn get_if_exist(&self, exec: &mut impl Executor, id: i64) -> impl Future<Output = Result<Self::Entity>> + Send {
-        async move { self.get(exec, id).await?.ok_or_else(|| Error::not_found(<Self::Entity as Entity>::TABLE, id)) }
+    fn get_if_exist(&self, ctx: &mut Context, id: i64) -> impl Future<Output = Result<Self::Entity>> + Send {
+        async move { self.get(ctx, id).await?.ok_or_else(|| Error::not_found(<Self::Entity as Entity>::TABLE, id)) }
     }
 
-    /// A page under a list query and the number of rows matching its filters (Kwik's
-    /// `(total, data)`).
+    /// The entity with this id within the scope for `op`, locked until the scope commits
+    /// (`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite the write transaction already holds
+    /// the database's write lock). Use it in hand-written actions before changing a row.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (also for rows outside the scope); database errors.
+    fn get_for_update(
+        &self,
+        ctx: &mut Context,
+        id: i64,
+        op: Operation,
+    ) -> impl Future<Output = Result<Self::Entity>> + Send {
+        async move {
+            let scope = self.base_query(ctx, op)?;
+            let mut query = select::<Self::Entity>().and_where(by_id::<Self::Entity>(id)).to_owned();
+            restrict(&mut query, &scope);
+            if ctx.backend() == Backend::Postgres {
+                query.lock(LockType::Update);
+            }
+            let mut entity: Self::Entity = ctx
+                .tx
+                .fetch_optional(&query)
+                .await?
+                .ok_or_else(|| Error::not_found(<Self::Entity as Entity>::TABLE, id))?;
+            entity.finish();
+            Ok(entity)
+        }
+    }
+
+    /// A page under a list query, within the read scope, and the number of rows in scope
+    /// matching its filters (Kwik's `(total, data)`). One statement: the total is a scalar
+    /// sub-select next to each row, so both come from the same snapshot on both databases; only
+    /// an empty page past the first needs a second statement for the total.
     ///
     /// # Errors
     /// Database errors.
     fn get_multi(
         &self,
-        exec: &mut impl Executor,
+        ctx: &mut Context,
         spec: &ListSpec,
+    ) -> impl Future<Output = Result<(i64, Vec<Self::Entity>)>> + Send {
+        self.get_multi_where(ctx, spec, Condition::all())
+    }
+
+    /// [`AutoCrud::get_multi`] restricted further by `within` (a nested route's parent key):
+    /// counted and paged alike.
+    ///
+    /// # Errors
+    /// Database errors.
+    fn get_multi_where(
+        &self,
+        ctx: &mut Context,
+        spec: &ListSpec,
+        within: Condition,
     ) -> impl Future<Output = Result<(i64, Vec<Self::Entity>)>> + Send {
         async move {
             let table = <Self::Entity as Entity>::TABLE;
             let pk = <Self::Entity as Entity>::PRIMARY_KEY;
+            let scope = both(self.base_query(ctx, Operation::Read)?, within);
             let mut count = Query::select().expr(Func::count(Expr::col((table, pk)))).from(table).to_owned();
+            restrict(&mut count, &scope);
             spec.apply_filters(&mut count);
-            let total = exec.fetch_i64(&count).await?;
             let mut page = select::<Self::Entity>();
+            restrict(&mut page, &scope);
             spec.apply(&mut page);
-            Ok((total, exec.fetch_all(&page).await?))
+            page.expr_as(Expr::SubQuery(None, Box::new(count.clone().into())), TOTAL_COLUMN);
+            let (mut rows, total): (Vec<Self::Entity>, _) = ctx.tx.fetch_all_counted(&page, TOTAL_COLUMN).await?;
+            rows.iter_mut().for_each(Entity::finish);
+            let total = match total {
+                Some(total) => total,
+                None if spec.skip() == 0 && !spec.is_cursor() => 0,
+                None => ctx.tx.fetch_i64(&count).await?,
+            };
+            Ok((total, rows))
         }
     }
 
-    /// Inserts an entity: `before_create`, insert (with audit fields), `after_create`.
-    /// A unique violation is a 409; a foreign-key violation a 409 naming the constraint.
+    /// Inserts an entity: reference checks (422 at the field for a target missing from the
+    /// caller's scope), `before_create` (may change the input and add server-set values),
+    /// `INSERT ... RETURNING` (with audit fields), `after_create`.
     ///
     /// # Errors
-    /// Hook errors; [`Error::DuplicatedEntity`], [`Error::Conflict`]; database errors.
+    /// 422 for missing references; hook errors; [`Error::DuplicatedEntity`]; database errors.
     fn create(
         &self,
         ctx: &mut Context,
         input: <Self::Entity as Entity>::Create,
     ) -> impl Future<Output = Result<Self::Entity>> + Send {
+        self.create_with(ctx, input, Values::new())
+    }
+
+    /// [`AutoCrud::create`] with values the server sets before the hook runs (a nested route's
+    /// parent key, an owner); the hook sees them in its `values` and may change them.
+    ///
+    /// # Errors
+    /// As [`AutoCrud::create`].
+    fn create_with(
+        &self,
+        ctx: &mut Context,
+        input: <Self::Entity as Entity>::Create,
+        preset: Values,
+    ) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
             let mut input = input;
-            self.before_create(ctx, &mut input).await?;
+            check_references::<Self::Entity>(ctx, input.references()).await?;
+            let mut server = preset;
+            self.before_create(ctx, &mut input, &mut server).await?;
             let mut values = input.values();
+            values.extend(server);
             if <Self::Entity as Entity>::AUDITED {
-                let now = kwik_core::now();
-                values.extend([
-                    ("creation_time", Expr::val(now)),
-                    ("last_modification_time", Expr::val(now)),
-                    ("creator_user_id", Expr::val(ctx.user_id)),
-                    ("last_modifier_user_id", Expr::val(ctx.user_id)),
-                ]);
+                audit_values(ctx, &mut values, true);
             }
-            let (columns, exprs): (Vec<&'static str>, Vec<Expr>) = values.into_iter().unzip();
+            let (columns, exprs): (Vec<&'static str>, Vec<Expr>) =
+                values.into_pairs().into_iter().map(|(c, v)| (c, Expr::val(v))).unzip();
             let mut insert = Query::insert()
                 .into_table(<Self::Entity as Entity>::TABLE)
                 .columns(columns)
-                .returning_col(<Self::Entity as Entity>::PRIMARY_KEY)
+                .returning(returning::<Self::Entity>())
                 .to_owned();
             insert.values(exprs).map_err(|e| Error::Internal(format!("bad insert: {e}")))?;
-            let id = ctx.tx.fetch_i64(&insert).await?;
-            let entity = self.get_if_exist(&mut ctx.tx, id).await?;
+            let mut entity: Self::Entity = ctx
+                .tx
+                .fetch_optional(&insert)
+                .await?
+                .ok_or_else(|| Error::Internal("INSERT ... RETURNING returned no row".to_owned()))?;
+            entity.finish();
             self.after_create(ctx, &entity).await?;
             Ok(entity)
         }
     }
 
-    /// Returns the entity matching every `(column, value)` filter, or creates it from `input`
-    /// (Kwik's `create_if_not_exist`). The boolean says whether it was created.
+    /// Returns the entity in scope matching every `(column, value)` filter, or creates it from
+    /// `input` (Kwik's `create_if_not_exist`). The boolean says whether it was created.
     ///
     /// # Errors
     /// As [`AutoCrud::create`].
@@ -139,22 +353,28 @@ pub trait AutoCrud: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(Self::Entity, bool)>> + Send {
         async move {
             let table = <Self::Entity as Entity>::TABLE;
+            let scope = self.base_query(ctx, Operation::Read)?;
             let mut query = select::<Self::Entity>();
             for (column, value) in filters {
                 query.and_where(Expr::col((table, column)).eq(value));
             }
-            if let Some(existing) = ctx.tx.fetch_optional(query.limit(1)).await? {
+            restrict(&mut query, &scope);
+            if let Some(mut existing) = ctx.tx.fetch_optional::<Self::Entity, _>(query.limit(1)).await? {
+                existing.finish();
                 return Ok((existing, false));
             }
             Ok((self.create(ctx, input).await?, true))
         }
     }
 
-    /// Changes only the fields sent: `before_update`, update (touching the audit fields),
+    /// Changes only the fields sent: the current row locked within the update scope (404
+    /// outside it), reference checks, `before_update` (sees the current row; may change the
+    /// input and add server-set values), `UPDATE ... RETURNING` (touching the audit fields),
     /// `after_update`.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; hook errors; [`Error::DuplicatedEntity`]; database errors.
+    /// [`Error::NotFound`]; 422 for missing references; hook errors;
+    /// [`Error::DuplicatedEntity`]; database errors.
     fn update(
         &self,
         ctx: &mut Context,
@@ -162,57 +382,92 @@ pub trait AutoCrud: Send + Sync + 'static {
         input: <Self::Entity as Entity>::Update,
     ) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
-            let current = self.get_if_exist(&mut ctx.tx, id).await?;
+            let current = self.get_for_update(ctx, id, Operation::Update).await?;
             let mut input = input;
-            self.before_update(ctx, &current, &mut input).await?;
-            let values = input.values();
-            if !values.is_empty() {
-                write_update::<Self::Entity>(ctx, id, values).await?;
-            }
-            let entity = self.get_if_exist(&mut ctx.tx, id).await?;
+            check_references::<Self::Entity>(ctx, input.references()).await?;
+            let mut server = Values::new();
+            self.before_update(ctx, &current, &mut input, &mut server).await?;
+            let mut values = input.values();
+            values.extend(server);
+            let entity = self.write(ctx, id, values).await?;
             self.after_update(ctx, &entity).await?;
             Ok(entity)
         }
     }
 
-    /// Sets columns the server controls (not client-writable ones such as a status flag),
-    /// touching the audit fields like an update. Runs no hooks: they are about client input.
+    /// Sets columns the server controls (a status, a computed total), touching the audit
+    /// fields, in one `UPDATE ... RETURNING` restricted to the update scope. Runs no hooks:
+    /// they are about client input. Call [`AutoCrud::get_for_update`] first when the new values
+    /// depend on the current row.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (also outside the scope); database errors.
+    fn set(&self, ctx: &mut Context, id: i64, values: Values) -> impl Future<Output = Result<Self::Entity>> + Send {
+        async move { self.write(ctx, id, values).await }
+    }
+
+    /// The `UPDATE <table> SET <values>, <audit fields> WHERE <pk> = id AND <update scope>
+    /// RETURNING <columns>` behind [`AutoCrud::update`] and [`AutoCrud::set`].
     ///
     /// # Errors
     /// [`Error::NotFound`]; database errors.
-    fn set(
-        &self,
-        ctx: &mut Context,
-        id: i64,
-        values: Vec<(&'static str, Expr)>,
-    ) -> impl Future<Output = Result<Self::Entity>> + Send {
+    fn write(&self, ctx: &mut Context, id: i64, values: Values) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
-            self.get_if_exist(&mut ctx.tx, id).await?;
-            write_update::<Self::Entity>(ctx, id, values).await?;
-            self.get_if_exist(&mut ctx.tx, id).await
+            let table = <Self::Entity as Entity>::TABLE;
+            let mut values = values;
+            if <Self::Entity as Entity>::AUDITED {
+                audit_values(ctx, &mut values, false);
+            } else if values.is_empty() {
+                // Nothing to write: the row as it is (still within the scope).
+                return self.get_for_update(ctx, id, Operation::Update).await;
+            }
+            let scope = self.base_query(ctx, Operation::Update)?;
+            let mut update = Query::update().table(table).and_where(by_id::<Self::Entity>(id)).to_owned();
+            if !scope.is_empty() {
+                update.and_where(Expr::from(scope));
+            }
+            for (column, value) in values.into_pairs() {
+                update.value(column, value);
+            }
+            update.returning(returning::<Self::Entity>());
+            let mut entity: Self::Entity =
+                ctx.tx.fetch_optional(&update).await?.ok_or_else(|| Error::not_found(table, id))?;
+            entity.finish();
+            Ok(entity)
         }
     }
 
-    /// Deletes the entity and returns it as it was: `before_delete`, delete, `after_delete`.
-    /// Rows still referencing it make it a 409 (foreign key), leaving everything unchanged.
+    /// Deletes the entity and returns it as it was: the row locked within the delete scope (404
+    /// outside it), `before_delete`, delete, `after_delete`. Rows still referencing it make it a
+    /// 409 `still_referenced` naming the referencing resource (the same text on both databases),
+    /// leaving everything unchanged.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; hook errors; [`Error::Conflict`]; database errors.
+    /// [`Error::NotFound`]; hook errors; [`Error::Rule`] `still_referenced`; database errors.
     fn delete(&self, ctx: &mut Context, id: i64) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
-            let entity = self.get_if_exist(&mut ctx.tx, id).await?;
+            let table = <Self::Entity as Entity>::TABLE;
+            let entity = self.get_for_update(ctx, id, Operation::Delete).await?;
             self.before_delete(ctx, &entity).await?;
-            let delete = Query::delete()
-                .from_table(<Self::Entity as Entity>::TABLE)
-                .and_where(Expr::col(<Self::Entity as Entity>::PRIMARY_KEY).eq(id))
-                .to_owned();
-            ctx.tx.execute(&delete).await?;
+            let delete = Query::delete().from_table(table).and_where(by_id::<Self::Entity>(id)).to_owned();
+            match ctx.tx.execute(&delete).await {
+                Ok(_) => {}
+                Err(Error::ForeignKey { table: referencing }) => {
+                    let referencing = match referencing {
+                        Some(name) => Some(name),
+                        None => ctx.tx.referencing_table(table, id).await?,
+                    };
+                    return Err(still_referenced(table, id, referencing.as_deref()));
+                }
+                Err(other) => return Err(other),
+            }
             self.after_delete(ctx, &entity).await?;
             Ok(entity)
         }
     }
 
-    /// Runs before an insert; may change the input or refuse with an error.
+    /// Runs before an insert, after the reference checks; may change the input, add server-set
+    /// `values` (they win over the input's), or refuse with an error.
     ///
     /// # Errors
     /// Any error aborts the request (and its transaction).
@@ -220,6 +475,7 @@ pub trait AutoCrud: Send + Sync + 'static {
         &self,
         _ctx: &mut Context,
         _input: &mut <Self::Entity as Entity>::Create,
+        _values: &mut Values,
     ) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
@@ -232,7 +488,8 @@ pub trait AutoCrud: Send + Sync + 'static {
         async { Ok(()) }
     }
 
-    /// Runs before an update with the current row; may change the input or refuse.
+    /// Runs before an update with the current row (locked); may change the input, add
+    /// server-set `values`, or refuse.
     ///
     /// # Errors
     /// Any error aborts the request (and its transaction).
@@ -241,6 +498,7 @@ pub trait AutoCrud: Send + Sync + 'static {
         _ctx: &mut Context,
         _current: &Self::Entity,
         _input: &mut <Self::Entity as Entity>::Update,
+        _values: &mut Values,
     ) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
@@ -253,7 +511,7 @@ pub trait AutoCrud: Send + Sync + 'static {
         async { Ok(()) }
     }
 
-    /// Runs before a delete; may refuse.
+    /// Runs before a delete with the row (locked); may refuse.
     ///
     /// # Errors
     /// Any error aborts the request (and its transaction).
@@ -268,4 +526,13 @@ pub trait AutoCrud: Send + Sync + 'static {
     fn after_delete(&self, _ctx: &mut Context, _entity: &Self::Entity) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
+}
+
+/// The 409 of deleting a row other rows still reference.
+fn still_referenced(table: &str, id: i64, referencing: Option<&str>) -> Error {
+    let detail = match referencing {
+        Some(other) => format!("Entity [{table}] with id={id} is still referenced by [{other}]"),
+        None => format!("Entity [{table}] with id={id} is still referenced by other records"),
+    };
+    Error::rule("still_referenced", detail)
 }

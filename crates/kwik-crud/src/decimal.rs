@@ -48,6 +48,19 @@ const MAX_TEXT_LEN: usize = 256;
 const MAX_EXPONENT: i64 = 64;
 
 impl Decimal {
+    /// Zero.
+    pub const ZERO: Self = Self(rust_decimal::Decimal::ZERO);
+
+    /// `self + other`, or `None` when the exact sum does not fit (magnitude ~7.9e28).
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        self.0.checked_add(other.0).map(Self)
+    }
+
+    /// `self × factor` (a quantity), or `None` when the exact product does not fit.
+    pub fn checked_mul_int(self, factor: i64) -> Option<Self> {
+        self.0.checked_mul(rust_decimal::Decimal::from(factor)).map(Self)
+    }
+
     /// Parses `text` exactly: plain (`-12.50`) or with an exponent (`1.5e3`), surrounding
     /// whitespace ignored.
     ///

@@ -78,7 +78,7 @@ async fn every_type_round_trips_exactly() {
     let created = GadgetCrud.create(&mut ctx, sent.clone()).await.unwrap();
     ctx.commit().await.unwrap();
 
-    let read = GadgetCrud.get_if_exist(&mut db.clone(), created.id).await.unwrap();
+    let read = GadgetCrud.get_if_exist(&mut kwik_core::Context::system(&db), created.id).await.unwrap();
     assert_eq!(read, created);
     assert_eq!(read.label, sent.label);
     assert_eq!(read.count, sent.count);
@@ -114,7 +114,14 @@ async fn filters_and_sorting_agree_with_rust_on_every_type() {
         let spec = kwik_listing::parse(&raw, Gadget::list_schema(), &key).unwrap();
         let db = db.clone();
         async move {
-            GadgetCrud.get_multi(&mut db.clone(), &spec).await.unwrap().1.into_iter().map(|g| g.id).collect::<Vec<_>>()
+            GadgetCrud
+                .get_multi(&mut kwik_core::Context::system(&db), &spec)
+                .await
+                .unwrap()
+                .1
+                .into_iter()
+                .map(|g| g.id)
+                .collect::<Vec<_>>()
         }
     };
 

@@ -86,7 +86,19 @@ impl App<NoApi> {
 impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     /// Adds a feature module: its API joins the app's, its migrations and permissions are applied
     /// by [`App::prepare`], its seed data by [`App::seed`].
+    ///
+    /// # Panics
+    /// At start-up, when two operations of the composed API have the same method and path
+    /// (poem-openapi would silently keep one): replace a generated endpoint by leaving it out of
+    /// `api(...)`, never by declaring a second one.
     pub fn module<M: Module>(mut self, module: M) -> App<(A, M::Api)> {
+        let clashes = duplicate_operations::<(A, M::Api)>();
+        assert!(
+            clashes.is_empty(),
+            "module '{}' declares operations the app already has: {}",
+            module.name(),
+            clashes.join(", ")
+        );
         let mut declared = self.state.declared_permissions.as_ref().clone();
         for name in module.permissions() {
             if !declared.contains(name) {
@@ -262,6 +274,21 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         self.state.db.close().await;
         result
     }
+}
+
+/// `METHOD /path` of every operation declared more than once in `A`.
+pub(crate) fn duplicate_operations<A: OpenApi>() -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut clashes = Vec::new();
+    for path in A::meta().into_iter().flat_map(|api| api.paths) {
+        for operation in &path.operations {
+            let key = format!("{} {}", operation.method, path.path);
+            if !seen.insert(key.clone()) && !clashes.contains(&key) {
+                clashes.push(key);
+            }
+        }
+    }
+    clashes
 }
 
 /// `GET {prefix}/openapi.json`: the finished document.

@@ -12,7 +12,7 @@
 use std::marker::PhantomData;
 
 use kwik_auth::{ApiKey, Claims, TokenKind};
-use kwik_core::{Error, Queries, Result};
+use kwik_core::{Context, Error, Principal, Queries, Result};
 use kwik_rbac::{User, users};
 use poem::{Request, RequestBody};
 use poem_openapi::registry::Registry;
@@ -41,11 +41,27 @@ pub enum Credentials {
     ApiKey(ApiKeyHeader),
 }
 
-/// A set of permission names required together (AND). Declare one with [`permission!`](crate::permission);
-/// `()` requires none (any authenticated user), and tuples combine sets: `(UserRead, RoleRead)`.
+/// A set of permission names required together (AND), or alternatives of which one suffices
+/// (OR). Declare one with [`permission!`](crate::permission); `()` requires none (any
+/// authenticated user), and tuples combine sets (AND): `(UserRead, RoleRead)`.
 pub trait PermissionSet: Send + Sync + 'static {
-    /// The permission names.
+    /// Every permission name the set mentions.
     fn names() -> Vec<&'static str>;
+
+    /// The alternatives: the caller needs every name of at least one of them. The default is
+    /// the single alternative [`PermissionSet::names`] (all required).
+    fn alternatives() -> Vec<Vec<&'static str>> {
+        vec![Self::names()]
+    }
+
+    /// How the set reads in documentation: `` `a`, `b` `` (all) or `` `a` or `b` `` (any).
+    fn describe() -> String {
+        Self::alternatives()
+            .iter()
+            .map(|alt| alt.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" and "))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
 }
 
 impl PermissionSet for () {
@@ -60,20 +76,52 @@ impl<A: PermissionSet, B: PermissionSet> PermissionSet for (A, B) {
         names.extend(B::names());
         names
     }
+
+    fn alternatives() -> Vec<Vec<&'static str>> {
+        let mut all = Vec::new();
+        for a in A::alternatives() {
+            for b in B::alternatives() {
+                let mut both = a.clone();
+                both.extend(b);
+                all.push(both);
+            }
+        }
+        all
+    }
 }
 
-/// Declares a permission type for [`Auth`]:
+/// Declares a permission type for [`Auth`]: names separated by `,` are all required, names
+/// separated by `|` are alternatives (any one suffices):
 ///
 /// ```
 /// kwik_http::permission!(
 ///     /// Read projects.
 ///     pub ProjectRead = "project_read"
 /// );
+/// kwik_http::permission!(
+///     /// Read every order, or only one's own (the resource's base query decides which rows).
+///     pub OrderRead = "order_read" | "order_read_own"
+/// );
 /// use kwik_http::PermissionSet;
 /// assert_eq!(ProjectRead::names(), ["project_read"]);
+/// assert_eq!(OrderRead::alternatives(), [["order_read"], ["order_read_own"]]);
+/// assert_eq!(OrderRead::describe(), "`order_read` or `order_read_own`");
 /// ```
 #[macro_export]
 macro_rules! permission {
+    ($(#[$meta:meta])* $vis:vis $name:ident = $first:literal $(| $perm:literal)+) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+        impl $crate::PermissionSet for $name {
+            fn names() -> ::std::vec::Vec<&'static str> {
+                ::std::vec![$first $(, $perm)+]
+            }
+            fn alternatives() -> ::std::vec::Vec<::std::vec::Vec<&'static str>> {
+                ::std::vec![::std::vec![$first] $(, ::std::vec![$perm])+]
+            }
+        }
+    };
     ($(#[$meta:meta])* $vis:vis $name:ident = $($perm:literal),+ $(,)?) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy)]
@@ -113,6 +161,28 @@ impl CurrentUser {
     pub fn impersonator(&self) -> Option<i64> {
         self.claims.as_ref().and_then(Claims::impersonator)
     }
+
+    /// The caller as the request scope's principal.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: self.user.id,
+            permissions: self.permissions.iter().cloned().collect(),
+            impersonator: self.impersonator(),
+        }
+    }
+
+    /// A write scope for this caller: a transaction on `db` (`BEGIN IMMEDIATE` on SQLite).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when no connection is free in time.
+    pub async fn write_scope(&self, db: &kwik_core::Db) -> Result<Context> {
+        Context::write(db, self.principal()).await
+    }
+
+    /// A read scope for this caller (no transaction; each AutoCrud read is one statement).
+    pub fn read_scope(&self, db: &kwik_core::Db) -> Context {
+        Context::read(db, self.principal())
+    }
 }
 
 /// An authenticated request that holds every permission of `P`.
@@ -150,8 +220,7 @@ impl<'a, P: PermissionSet> ApiExtractor<'a> for Auth<P> {
         let credentials = Credentials::from_request(req, body, param_opts).await?;
         let state = req.data::<AppState>().ok_or_else(|| ApiError(Error::Internal("AppState missing".to_owned())))?;
         let current = authenticate(state, credentials).await.map_err(ApiError)?;
-        let required = P::names();
-        if !current.has_permission(&required) {
+        if !P::alternatives().iter().any(|required| current.has_permission(required)) {
             return Err(ApiError(Error::AccessDenied).into());
         }
         Ok(Self { current, _permissions: PhantomData })

@@ -76,6 +76,20 @@ impl PathNames {
         })
     }
 
+    /// The same path with its trailing slash added or removed, when only that form is a route:
+    /// `/orders/1/lines/` for the route `/orders/{id}/lines`, `/projects` for `/projects/`.
+    /// FastAPI (hence Kwik) redirects these; we serve them directly.
+    pub(crate) fn other_slash(&self, path: &str) -> Option<String> {
+        if path.len() <= 1 || self.template(path).is_some() {
+            return None;
+        }
+        let other = match path.strip_suffix('/') {
+            Some(trimmed) => trimmed.to_owned(),
+            None => format!("{path}/"),
+        };
+        self.template(&other).is_some().then_some(other)
+    }
+
     /// The name and the raw value of the `index`-th path parameter of the route `method path` matches.
     fn name<'p>(&self, method: &Method, path: &'p str, index: usize) -> Option<(&str, &'p str)> {
         let parts: Vec<&str> = path.split('/').collect();
@@ -105,14 +119,26 @@ impl PathNames {
 /// a 405 (a method the route does not declare) the `Allow` header RFC 9110 requires.
 pub(crate) async fn rename_path_errors<E: Endpoint>(
     ep: Arc<E>,
-    req: Request,
+    mut req: Request,
     names: Arc<PathNames>,
     prefix: Arc<str>,
 ) -> poem::Result<Response> {
     let method = req.method().clone();
     // Inside `Route::nest` the URI is relative to the prefix; strip it anyway in case it is not.
     let full = req.uri().path().to_owned();
-    let path = full.strip_prefix(prefix.as_ref()).unwrap_or(&full).to_owned();
+    let mut path = full.strip_prefix(prefix.as_ref()).unwrap_or(&full).to_owned();
+    if let Some(other) = names.other_slash(&path) {
+        let rewritten = format!(
+            "{}{}{}",
+            &full[..full.len() - path.len()],
+            other,
+            req.uri().query().map(|q| format!("?{q}")).unwrap_or_default()
+        );
+        if let Ok(uri) = rewritten.parse() {
+            *req.uri_mut() = uri;
+            path = other;
+        }
+    }
     match ep.call(req).await {
         Ok(response) => Ok(response.into_response()),
         Err(err) if err.is::<poem::error::MethodNotAllowedError>() => {
@@ -157,5 +183,18 @@ mod tests {
         assert_eq!(names.template("/users/42"), Some("/users/{user_id}"));
         assert_eq!(names.template("/users/me"), Some("/users/me"));
         assert_eq!(names.template("/nowhere/1"), None);
+    }
+
+    #[test]
+    fn the_other_slash_only_when_it_is_the_route() {
+        let spec = r#"{"paths": {"/projects/": {"get": {}}, "/orders/{id}/lines": {"get": {}}, "/users/{user_id}": {"get": {}}}}"#;
+        let names = PathNames::from_spec(spec);
+        assert_eq!(names.other_slash("/projects"), Some("/projects/".to_owned()));
+        assert_eq!(names.other_slash("/projects/"), None);
+        assert_eq!(names.other_slash("/orders/7/lines/"), Some("/orders/7/lines".to_owned()));
+        assert_eq!(names.other_slash("/orders/7/lines"), None);
+        assert_eq!(names.other_slash("/users/5/"), Some("/users/5".to_owned()));
+        assert_eq!(names.other_slash("/nowhere/"), None);
+        assert_eq!(names.other_slash("/"), None);
     }
 }

@@ -7,5 +7,6 @@
 mod common;
 mod customers;
 mod listing;
+mod orders;
 mod projects;
 mod transactions;

@@ -53,7 +53,7 @@ fn project_input(name: &str) -> ProjectCreate {
 }
 
 async fn stored(app: &TestApp, id: i64) -> Option<Project> {
-    ProjectCrud.get(&mut app.state().db.clone(), id).await.expect("read")
+    ProjectCrud.get(&mut Context::system(&app.state().db), id).await.expect("read")
 }
 
 fn assert_conflict(result: Result<Project>) {
@@ -86,7 +86,7 @@ impl FailingApi {
         auth: Auth<WriteProjects>,
         body: JsonBody<ProjectCreate>,
     ) -> ApiResult<Json<Project>> {
-        kwik_http::crud::create(&self.crud, &state, auth.id(), body.0).await
+        kwik_http::crud::create(&self.crud, &state, &auth, body.0).await
     }
 
     /// Update, then fail.
@@ -98,7 +98,7 @@ impl FailingApi {
         id: Path<i64>,
         body: JsonBody<ProjectUpdate>,
     ) -> ApiResult<Json<Project>> {
-        kwik_http::crud::update(&self.crud, &state, auth.id(), id.0, body.0).await
+        kwik_http::crud::update(&self.crud, &state, &auth, id.0, body.0).await
     }
 
     /// Delete, then fail.
@@ -109,7 +109,7 @@ impl FailingApi {
         auth: Auth<WriteProjects>,
         id: Path<i64>,
     ) -> ApiResult<Json<Project>> {
-        kwik_http::crud::delete(&self.crud, &state, auth.id(), id.0).await
+        kwik_http::crud::delete(&self.crud, &state, &auth, id.0).await
     }
 }
 

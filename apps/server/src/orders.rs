@@ -1,0 +1,291 @@
+//! Orders: products, orders of customers and their lines, a `confirm` action, and "sales reps
+//! see only their own orders" — all on the generated endpoints (no hand-written list or count).
+
+use chrono::{DateTime, Utc};
+use kwik_core::{Context, Error, Queries, Result};
+use kwik_crud::{AutoCrud, Condition, Decimal, Entity, Operation, Values, ids_in_scope, own_rows_unless};
+use kwik_http::{ApiResult, AppState, Auth, permission};
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use sea_query::{Expr, ExprTrait, Query};
+
+use crate::customers::{Customer, CustomerCrud};
+
+/// A product on sale.
+#[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
+#[rustfmt::skip::attributes(kwik)]
+#[kwik(table = "products", audit,
+    api(path = "/products/", read = "product_read", create = "product_manage", update = "product_manage", delete = "product_manage"))]
+pub struct Product {
+    #[kwik(primary_key)]
+    pub id: i64,
+    /// Unique stock-keeping unit: letters, digits, `.`, `_` and `-`.
+    #[kwik(create, update, sortable, filterable, max_length = 64, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    pub sku: String,
+    /// Name, 1 to 200 characters.
+    #[kwik(create, update, sortable, filterable, min_length = 1, max_length = 200)]
+    pub name: String,
+    /// Exact price of one unit, at least 0.
+    #[kwik(create, update, sortable, filterable, minimum = 0)]
+    pub unit_price: Decimal,
+    /// Inactive products cannot be added to orders (default true).
+    #[kwik(create, update, sortable, filterable, default = "yes")]
+    pub active: bool,
+    /// `"<sku> <name>"`, computed.
+    #[sqlx(skip)]
+    #[kwik(computed = "product_label")]
+    pub label: String,
+    #[kwik(sortable, filterable)]
+    pub creation_time: DateTime<Utc>,
+    pub last_modification_time: DateTime<Utc>,
+    pub creator_user_id: Option<i64>,
+    pub last_modifier_user_id: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn product_label(product: &Product) -> String {
+    format!("{} {}", product.sku, product.name)
+}
+
+/// Where an order stands. Only `POST /orders/{id}/confirm` confirms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, kwik_macros::TextEnum)]
+#[oai(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Being written; lines may change.
+    Draft,
+    /// Confirmed: its total is final and it cannot change.
+    Confirmed,
+    /// Cancelled.
+    Cancelled,
+}
+
+fn draft() -> OrderStatus {
+    OrderStatus::Draft
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // validators receive a reference
+fn not_confirmed(status: &OrderStatus) -> Result<(), String> {
+    match status {
+        OrderStatus::Confirmed => Err("orders are confirmed with POST /orders/{id}/confirm".to_owned()),
+        _ => Ok(()),
+    }
+}
+
+/// An order of a customer. Holders of `order_read` see every order, holders of `order_read_own`
+/// only those they created (likewise `order_update[_own]`, `order_delete[_own]`).
+#[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
+#[rustfmt::skip::attributes(kwik)]
+#[kwik(table = "orders", audit, crud = "OrderCrud",
+    api(path = "/orders/", read = "order_read | order_read_own", create = "order_create",
+        update = "order_update | order_update_own", delete = "order_delete | order_delete_own"))]
+pub struct Order {
+    #[kwik(primary_key)]
+    pub id: i64,
+    /// The customer ordering.
+    #[kwik(create, sortable, filterable, references = "Customer",
+        nested(path = "/customers/", list = "order_read | order_read_own", create = "order_create"))]
+    pub customer_id: i64,
+    /// `draft` (default), `confirmed` (only through `confirm`) or `cancelled`.
+    #[kwik(create, update, sortable, filterable, text_enum, default = "draft", validate = "not_confirmed")]
+    pub status: OrderStatus,
+    /// Free text.
+    #[kwik(create, update, max_length = 2000)]
+    pub note: Option<String>,
+    /// Sum of the lines, exact; kept by the server.
+    #[kwik(sortable, filterable)]
+    pub total: Decimal,
+    #[kwik(sortable, filterable)]
+    pub creation_time: DateTime<Utc>,
+    pub last_modification_time: DateTime<Utc>,
+    pub creator_user_id: Option<i64>,
+    pub last_modifier_user_id: Option<i64>,
+}
+
+/// Orders: ownership scoping, and confirmed orders are final.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderCrud;
+
+impl AutoCrud for OrderCrud {
+    type Entity = Order;
+
+    fn base_query(&self, ctx: &Context, op: Operation) -> Result<Condition> {
+        let everyone = match op {
+            Operation::Read => "order_read",
+            Operation::Delete => "order_delete",
+            _ => "order_update",
+        };
+        Ok(own_rows_unless::<Order>(ctx, everyone, "creator_user_id"))
+    }
+
+    async fn before_create(&self, _: &mut Context, _: &mut OrderCreate, values: &mut Values) -> Result<()> {
+        values.set("total", Decimal::ZERO);
+        Ok(())
+    }
+
+    async fn before_update(&self, _: &mut Context, order: &Order, _: &mut OrderUpdate, _: &mut Values) -> Result<()> {
+        still_draft(order)
+    }
+
+    async fn before_delete(&self, _: &mut Context, order: &Order) -> Result<()> {
+        still_draft(order)
+    }
+}
+
+fn still_draft(order: &Order) -> Result<()> {
+    match order.status {
+        OrderStatus::Confirmed => Err(Error::rule("order_confirmed", "A confirmed order cannot change")),
+        _ => Ok(()),
+    }
+}
+
+/// A line of an order: a quantity of a product at the product's price when it was added.
+#[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
+#[rustfmt::skip::attributes(kwik)]
+#[kwik(table = "order_lines", audit, crud = "OrderLineCrud",
+    api(path = "/order-lines/", get = "order_read | order_read_own", delete = "order_update | order_update_own"))]
+pub struct OrderLine {
+    #[kwik(primary_key)]
+    pub id: i64,
+    /// The order (from the path of `POST /orders/{id}/lines/`).
+    #[kwik(sortable, filterable, references = "Order", nested(path = "/orders/", name = "lines",
+        list = "order_read | order_read_own", create = "order_update | order_update_own"))]
+    pub order_id: i64,
+    /// The product (active).
+    #[kwik(create, sortable, filterable, references = "Product")]
+    pub product_id: i64,
+    /// How many, at least 1.
+    #[kwik(create, sortable, filterable, exclusive_minimum = 0, maximum = 1_000_000)]
+    pub quantity: i64,
+    /// The product's price when the line was added; set by the server.
+    #[kwik(sortable)]
+    pub unit_price: Decimal,
+    pub creation_time: DateTime<Utc>,
+    pub last_modification_time: DateTime<Utc>,
+    pub creator_user_id: Option<i64>,
+    pub last_modifier_user_id: Option<i64>,
+}
+
+/// Order lines: in the scope of their order; changing them changes the (draft) order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderLineCrud;
+
+impl AutoCrud for OrderLineCrud {
+    type Entity = OrderLine;
+
+    fn base_query(&self, ctx: &Context, op: Operation) -> Result<Condition> {
+        let order_op = if op == Operation::Read { Operation::Read } else { Operation::Update };
+        let orders = ids_in_scope::<Order>(ctx, order_op)?;
+        Ok(Condition::all().add(Expr::col((OrderLine::TABLE, "order_id")).in_subquery(orders)))
+    }
+
+    async fn before_create(&self, ctx: &mut Context, input: &mut OrderLineCreate, values: &mut Values) -> Result<()> {
+        let order_id = values.get_i64("order_id").ok_or_else(|| Error::Internal("no order_id".to_owned()))?;
+        still_draft(&OrderCrud.get_for_update(ctx, order_id, Operation::Update).await?)?;
+        let product = ProductCrud.get_if_exist(ctx, input.product_id).await?;
+        if !product.active {
+            return Err(Error::rule("product_inactive", "An inactive product cannot be ordered"));
+        }
+        values.set("unit_price", product.unit_price);
+        Ok(())
+    }
+
+    async fn after_create(&self, ctx: &mut Context, line: &OrderLine) -> Result<()> {
+        refresh_total(ctx, line.order_id).await.map(drop)
+    }
+
+    async fn before_delete(&self, ctx: &mut Context, line: &OrderLine) -> Result<()> {
+        still_draft(&OrderCrud.get_for_update(ctx, line.order_id, Operation::Update).await?)
+    }
+
+    async fn after_delete(&self, ctx: &mut Context, line: &OrderLine) -> Result<()> {
+        refresh_total(ctx, line.order_id).await.map(drop)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Amount {
+    quantity: i64,
+    unit_price: Decimal,
+}
+
+/// Stores the exact sum of the order's lines as its total.
+async fn refresh_total(ctx: &mut Context, order_id: i64) -> Result<Order> {
+    let (total, _) = lines_total(ctx, order_id).await?;
+    OrderCrud.set(ctx, order_id, Values::from(vec![("total", total.into())])).await
+}
+
+/// The exact sum of the order's lines, and how many there are.
+async fn lines_total(ctx: &mut Context, order_id: i64) -> Result<(Decimal, usize)> {
+    let query = Query::select()
+        .columns(["quantity", "unit_price"])
+        .from(OrderLine::TABLE)
+        .and_where(Expr::col("order_id").eq(order_id))
+        .to_owned();
+    let lines: Vec<Amount> = ctx.tx.fetch_all(&query).await?;
+    let too_large = || Error::rule("total_too_large", "The order's total is too large");
+    let mut total = Decimal::ZERO;
+    for line in &lines {
+        let amount = line.unit_price.checked_mul_int(line.quantity).ok_or_else(too_large)?;
+        total = total.checked_add(amount).ok_or_else(too_large)?;
+    }
+    Ok((total, lines.len()))
+}
+
+permission!(/** Change orders (all, or one's own). */ pub OrderWrite = "order_update" | "order_update_own");
+permission!(/** Confirm orders. */ pub OrderConfirm = "order_confirm");
+
+/// `POST /orders/{id}/confirm`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderActions;
+
+#[OpenApi(tag = "__KwikTagOrder::Resource")]
+impl OrderActions {
+    /// Confirm an order
+    ///
+    /// Requires: `order_confirm` and `order_update` (or `order_update_own` for one's own orders).
+    /// With the order locked, computes its total exactly from its lines; 409 `order_empty` without
+    /// lines, `credit_limit_exceeded` above the customer's credit limit, `order_confirmed` when it is
+    /// not a draft.
+    #[oai(path = "/orders/:id/confirm", method = "post")]
+    async fn confirm(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth<(OrderWrite, OrderConfirm)>,
+        id: Path<i64>,
+    ) -> ApiResult<Json<Order>> {
+        let mut ctx = auth.write_scope(&state.db).await?;
+        let order = OrderCrud.get_for_update(&mut ctx, id.0, Operation::Update).await?;
+        if order.status != OrderStatus::Draft {
+            return Err(Error::rule("order_confirmed", "Only a draft order can be confirmed").into());
+        }
+        let (total, lines) = lines_total(&mut ctx, order.id).await?;
+        if lines == 0 {
+            return Err(Error::rule("order_empty", "An order without lines cannot be confirmed").into());
+        }
+        let customer: Customer = CustomerCrud.get_if_exist(&mut ctx, order.customer_id).await?;
+        if total > customer.credit_limit {
+            return Err(
+                Error::rule("credit_limit_exceeded", "The order's total exceeds the customer's credit limit").into()
+            );
+        }
+        let values = Values::from(vec![("status", OrderStatus::Confirmed.into()), ("total", total.into())]);
+        let confirmed = OrderCrud.set(&mut ctx, order.id, values).await?;
+        ctx.commit().await?;
+        Ok(Json(confirmed))
+    }
+}
+
+kwik_http::module! {
+    /// The Orders module: products, orders, order lines.
+    pub Orders {
+        name: "orders",
+        api: (ProductApi, OrderApi, OrderLineApi, OrderActions),
+        migrations: ("../../migrations/orders/sqlite", "../../migrations/orders/postgres"),
+        permissions: ["product_read", "product_manage", "order_create", "order_read", "order_read_own", "order_update",
+            "order_update_own", "order_delete", "order_delete_own", "order_confirm"],
+        seed: crate::seed::orders,
+    }
+}
