@@ -247,6 +247,10 @@ impl From<sqlx::Error> for Error {
                     &["body"],
                     "A value violates a constraint of the resource",
                 )),
+                // Deadlock or serialization failure (SQLSTATE class 40): a concurrent request won.
+                _ if db.code().is_some_and(|c| c.starts_with("40")) => {
+                    Self::Conflict("The request conflicted with a concurrent request; retry it".to_owned())
+                }
                 _ if is_connection_failure(db.code().as_deref()) => {
                     Self::Unavailable("The database is unavailable; retry shortly".to_owned())
                 }

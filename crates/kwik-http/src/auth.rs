@@ -141,7 +141,7 @@ pub struct CurrentUser {
     /// The user (re-read from the database on every request).
     pub user: User,
     /// Effective permission names (through active roles).
-    pub permissions: Vec<String>,
+    pub permissions: std::sync::Arc<[String]>,
     /// The access token's claims; `None` when authenticated with an API key.
     pub claims: Option<Claims>,
 }
@@ -164,11 +164,7 @@ impl CurrentUser {
 
     /// The caller as the request scope's principal.
     pub fn principal(&self) -> Principal {
-        Principal {
-            user_id: self.user.id,
-            permissions: self.permissions.iter().cloned().collect(),
-            impersonator: self.impersonator(),
-        }
+        Principal { user_id: self.user.id, permissions: self.permissions.clone(), impersonator: self.impersonator() }
     }
 
     /// A write scope for this caller: a transaction on `db` (`BEGIN IMMEDIATE` on SQLite).
@@ -256,7 +252,7 @@ async fn authenticate(state: &AppState, credentials: Credentials) -> Result<Curr
                     return Err(Error::InvalidToken);
                 }
             }
-            Ok(CurrentUser { user, permissions, claims: Some(claims) })
+            Ok(CurrentUser { user, permissions: permissions.into(), claims: Some(claims) })
         }
         Credentials::ApiKey(ApiKeyHeader(key)) => authenticate_api_key(state, &key.key).await,
     }
@@ -314,5 +310,5 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<CurrentUser
             .to_owned();
         db.execute(&touch).await?;
     }
-    Ok(CurrentUser { user, permissions, claims: None })
+    Ok(CurrentUser { user, permissions: permissions.into(), claims: None })
 }

@@ -9,4 +9,5 @@ mod customers;
 mod listing;
 mod orders;
 mod projects;
+mod resources;
 mod transactions;
