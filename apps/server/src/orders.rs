@@ -29,7 +29,7 @@ pub struct Product {
     #[kwik(create, update, sortable, filterable, minimum = 0)]
     pub unit_price: Decimal,
     /// Inactive products cannot be added to orders (default true).
-    #[kwik(create, update, sortable, filterable, default = "yes")]
+    #[kwik(create, update, sortable, filterable, default = true)]
     pub active: bool,
     /// `"<sku> <name>"`, computed.
     #[sqlx(skip)]
@@ -42,19 +42,16 @@ pub struct Product {
     pub last_modifier_user_id: Option<i64>,
 }
 
-fn yes() -> bool {
-    true
-}
-
 fn product_label(product: &Product) -> String {
     format!("{} {}", product.sku, product.name)
 }
 
 /// Where an order stands. Only `POST /orders/{id}/confirm` confirms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, kwik_macros::TextEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, poem_openapi::Enum, kwik_macros::TextEnum)]
 #[oai(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Being written; lines may change.
+    #[default]
     Draft,
     /// Confirmed: its total is final and it cannot change.
     Confirmed,
@@ -62,16 +59,10 @@ pub enum OrderStatus {
     Cancelled,
 }
 
-fn draft() -> OrderStatus {
-    OrderStatus::Draft
-}
-
 #[allow(clippy::trivially_copy_pass_by_ref)] // validators receive a reference
 fn not_confirmed(status: &OrderStatus) -> Result<(), String> {
-    match status {
-        OrderStatus::Confirmed => Err("orders are confirmed with POST /orders/{id}/confirm".to_owned()),
-        _ => Ok(()),
-    }
+    let refused = *status == OrderStatus::Confirmed;
+    if refused { Err("orders are confirmed with POST /orders/{id}/confirm".to_owned()) } else { Ok(()) }
 }
 
 /// An order of a customer. Holders of `order_read` see every order, holders of `order_read_own`
@@ -89,7 +80,7 @@ pub struct Order {
         nested(path = "/customers/", list = "order_read | order_read_own", create = "order_create"))]
     pub customer_id: i64,
     /// `draft` (default), `confirmed` (only through `confirm`) or `cancelled`.
-    #[kwik(create, update, sortable, filterable, text_enum, default = "draft", validate = "not_confirmed")]
+    #[kwik(create, update, sortable, filterable, text_enum, default = "OrderStatus::default", validate = "not_confirmed")]
     pub status: OrderStatus,
     /// Free text.
     #[kwik(create, update, max_length = 2000)]
@@ -112,11 +103,7 @@ impl AutoCrud for OrderCrud {
     type Entity = Order;
 
     fn base_query(&self, ctx: &Context, op: Operation) -> Result<Condition> {
-        let everyone = match op {
-            Operation::Read => "order_read",
-            Operation::Delete => "order_delete",
-            _ => "order_update",
-        };
+        let everyone = op.choose("order_read", "order_update", "order_delete");
         Ok(own_rows_unless::<Order>(ctx, everyone, "creator_user_id"))
     }
 
@@ -135,10 +122,8 @@ impl AutoCrud for OrderCrud {
 }
 
 fn still_draft(order: &Order) -> Result<()> {
-    match order.status {
-        OrderStatus::Confirmed => Err(Error::rule("order_confirmed", "A confirmed order cannot change")),
-        _ => Ok(()),
-    }
+    let confirmed = order.status == OrderStatus::Confirmed;
+    if confirmed { Err(Error::rule("order_confirmed", "A confirmed order cannot change")) } else { Ok(()) }
 }
 
 /// A line of an order: a quantity of a product at the product's price when it was added.
@@ -176,8 +161,7 @@ impl AutoCrud for OrderLineCrud {
     type Entity = OrderLine;
 
     fn base_query(&self, ctx: &Context, op: Operation) -> Result<Condition> {
-        let order_op = if op == Operation::Read { Operation::Read } else { Operation::Update };
-        let orders = ids_in_scope::<Order>(ctx, order_op)?;
+        let orders = ids_in_scope::<Order>(ctx, op.choose(Operation::Read, Operation::Update, Operation::Update))?;
         Ok(Condition::all().add(Expr::col((OrderLine::TABLE, "order_id")).in_subquery(orders)))
     }
 
@@ -205,12 +189,6 @@ impl AutoCrud for OrderLineCrud {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Amount {
-    quantity: i64,
-    unit_price: Decimal,
-}
-
 /// Stores the exact sum of the order's lines as its total.
 async fn refresh_total(ctx: &mut Context, order_id: i64) -> Result<Order> {
     let (total, _) = lines_total(ctx, order_id).await?;
@@ -219,19 +197,10 @@ async fn refresh_total(ctx: &mut Context, order_id: i64) -> Result<Order> {
 
 /// The exact sum of the order's lines, and how many there are.
 async fn lines_total(ctx: &mut Context, order_id: i64) -> Result<(Decimal, usize)> {
-    let query = Query::select()
-        .columns(["quantity", "unit_price"])
-        .from(OrderLine::TABLE)
-        .and_where(Expr::col("order_id").eq(order_id))
-        .to_owned();
-    let lines: Vec<Amount> = ctx.tx.fetch_all(&query).await?;
-    let too_large = || Error::rule("total_too_large", "The order's total is too large");
-    let mut total = Decimal::ZERO;
-    for line in &lines {
-        let amount = line.unit_price.checked_mul_int(line.quantity).ok_or_else(too_large)?;
-        total = total.checked_add(amount).ok_or_else(too_large)?;
-    }
-    Ok((total, lines.len()))
+    let mut query = Query::select().columns(["quantity", "unit_price"]).from(OrderLine::TABLE).to_owned();
+    let lines: Vec<(i64, Decimal)> = ctx.tx.fetch_all(query.and_where(Expr::col("order_id").eq(order_id))).await?;
+    let total = lines.iter().try_fold(Decimal::ZERO, |sum, (n, price)| sum.checked_add(price.checked_mul_int(*n)?));
+    Ok((total.ok_or_else(|| Error::rule("total_too_large", "The order's total is too large"))?, lines.len()))
 }
 
 permission!(/** Change orders (all, or one's own). */ pub OrderWrite = "order_update" | "order_update_own");

@@ -22,6 +22,17 @@ pub enum Operation {
     Delete,
 }
 
+impl Operation {
+    /// The value for this operation, as in `op.choose("order_read", "order_update", "order_delete")`.
+    pub fn choose<T>(self, read: T, update: T, delete: T) -> T {
+        match self {
+            Self::Read => read,
+            Self::Update => update,
+            Self::Delete => delete,
+        }
+    }
+}
+
 /// The column that holds the total next to each row of a list statement.
 const TOTAL_COLUMN: &str = "__kwik_total";
 
@@ -241,7 +252,7 @@ pub trait AutoCrud: Send + Sync + 'static {
     /// A page under a list query, within the read scope, and the number of rows in scope
     /// matching its filters (Kwik's `(total, data)`). One statement: the total is a scalar
     /// sub-select next to each row, so both come from the same snapshot on both databases; only
-    /// an empty page past the first needs a second statement for the total.
+    /// an empty page past the first (or with `limit=0`) needs a second statement for the total.
     ///
     /// # Errors
     /// Database errors.
@@ -279,7 +290,8 @@ pub trait AutoCrud: Send + Sync + 'static {
             rows.iter_mut().for_each(Entity::finish);
             let total = match total {
                 Some(total) => total,
-                None if spec.skip() == 0 && !spec.is_cursor() => 0,
+                // A first page with room for rows came back empty: nothing matches.
+                None if spec.skip() == 0 && !spec.is_cursor() && spec.limit() > 0 => 0,
                 None => ctx.tx.fetch_i64(&count).await?,
             };
             Ok((total, rows))

@@ -77,7 +77,8 @@ pub struct FieldArgs {
     pub filterable: bool,
     pub email: bool,
     pub text_enum: bool,
-    pub default: Option<LitStr>,
+    /// A function path (`"default_credit_limit"`) or a literal (`true`, `0`).
+    pub default: Option<Lit>,
     pub min_length: Option<LitInt>,
     pub max_length: Option<LitInt>,
     pub bounds: Vec<(&'static str, String, proc_macro2::Span)>,

@@ -382,18 +382,25 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
 /// A create input struct over `fields`, with `CreateInput` and `Validate`.
 fn create_input(ident: &Ident, entity: &Ident, fields: &[&FieldInfo], what: &str) -> TokenStream2 {
-    let struct_fields = fields.iter().map(|f| {
+    let mut default_fns = Vec::new();
+    let struct_fields: Vec<TokenStream2> = fields.iter().map(|f| {
         let field = &f.ident;
         let ty = &f.ty;
         let serde_default = match (&f.args.default, option_inner(ty)) {
-            (Some(path), _) => quote!(#[serde(default = #path)] #[oai(default = #path)]),
+            (Some(syn::Lit::Str(path)), _) => quote!(#[serde(default = #path)] #[oai(default = #path)]),
+            (Some(literal), _) => {
+                let name = format!("__kwik_default_{}_{}", ident.to_string().to_lowercase(), field);
+                let fn_ident = Ident::new(&name, Span::call_site());
+                default_fns.push(quote!(#[doc(hidden)] fn #fn_ident() -> #ty { #literal }));
+                quote!(#[serde(default = #name)] #[oai(default = #name)])
+            }
             (None, Some(_)) => quote!(#[serde(default)]),
             (None, None) => quote!(),
         };
         let docs = &f.docs;
         let doc_validators = doc_validators(f);
         quote!(#(#docs)* #serde_default #doc_validators pub #field: #ty,)
-    });
+    }).collect();
     let values = fields.iter().map(|f| {
         let field = &f.ident;
         let column = f.column();
@@ -410,6 +417,8 @@ fn create_input(ident: &Ident, entity: &Ident, fields: &[&FieldInfo], what: &str
     let checks = fields.iter().map(|f| field_checks(f, false));
     let doc = format!("{what} [`{entity}`]: its client-writable fields.");
     quote! {
+        #(#default_fns)*
+
         #[doc = #doc]
         #[derive(Debug, Clone, ::poem_openapi::Object, ::serde::Deserialize)]
         pub struct #ident {
