@@ -11,7 +11,16 @@ use tracing_subscriber::EnvFilter;
 
 /// Builds the application: every module this server serves is registered here, one line each.
 pub fn build(state: AppState) -> App<impl poem_openapi::OpenApi + Clone + Send + Sync + 'static> {
-    App::new(state).version(env!("CARGO_PKG_VERSION")).module(Builtin).module(Projects).module(Customers).module(Orders)
+    App::new(state)
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(
+            "The Kwik for Rust example server: Kwik's authentication, users, roles, permissions and API keys, \
+             plus Projects, Customers and Orders (products, orders, order lines).",
+        )
+        .module(Builtin)
+        .module(Projects)
+        .module(Customers)
+        .module(Orders)
 }
 
 /// Opens the database and builds the app on it.

@@ -53,6 +53,7 @@ pub struct App<A> {
     modules: Vec<Arc<dyn ModuleRuntime>>,
     startup: Vec<StartupHook>,
     version: String,
+    description: Option<String>,
 }
 
 impl App<NoApi> {
@@ -79,6 +80,7 @@ impl App<NoApi> {
                 })
             })],
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            description: None,
         }
     }
 }
@@ -116,6 +118,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
             modules,
             startup: self.startup,
             version: self.version,
+            description: self.description,
         }
     }
 
@@ -141,6 +144,14 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         self
     }
 
+    /// Sets the description of the OpenAPI document (Markdown), shown under its title. The title
+    /// is the app's name, `KWIK_PROJECT_NAME` (Kwik's `PROJECT_NAME`).
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
     /// The shared state.
     pub fn state(&self) -> &AppState {
         &self.state
@@ -160,8 +171,12 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     /// The poem-openapi service for the composed API (paths relative to `KWIK_API_V1_STR`).
     pub fn openapi(&self) -> OpenApiService<A, ()> {
         let settings = &self.state.settings;
-        OpenApiService::new(self.api.clone(), settings.project_name.clone(), self.version.clone())
-            .server(settings.api_v1_str.clone())
+        let service = OpenApiService::new(self.api.clone(), settings.project_name.clone(), self.version.clone())
+            .server(settings.api_v1_str.clone());
+        match &self.description {
+            Some(description) => service.description(description.clone()),
+            None => service,
+        }
     }
 
     /// The OpenAPI document as JSON (what `GET {prefix}/openapi.json` serves): poem-openapi's,
