@@ -210,7 +210,7 @@ permission!(/** Confirm orders. */ pub OrderConfirm = "order_confirm");
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OrderActions;
 
-#[OpenApi(tag = "__KwikTagOrder::Resource")]
+#[OpenApi(tag = "OrderTag::Resource")]
 impl OrderActions {
     /// Confirm an order
     ///

@@ -55,7 +55,7 @@ permission!(/** `project_update` and `project_read`, as in Kwik's example. */ pu
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProjectActions;
 
-#[OpenApi(prefix_path = "/projects/")]
+#[OpenApi(prefix_path = "/projects/", tag = "ProjectTag::Resource")]
 impl ProjectActions {
     /// Archive a project
     ///

@@ -67,9 +67,10 @@ impl Context {
         Ok(Self { tx: db.begin_write().await?, user_id: Some(principal.user_id), principal: Some(principal) })
     }
 
-    /// A read scope for `principal`: no transaction, each statement on a pooled connection.
-    /// AutoCrud reads are one statement each (a list's count and page included), so each sees
-    /// one consistent snapshot.
+    /// A read scope for `principal`: no transaction, each statement on a pooled connection and
+    /// its own snapshot. AutoCrud's `get` and `get_multi` are one statement each (a list's count
+    /// and page included), so each answer is consistent; a nested list checks its parent in a
+    /// statement of its own first.
     pub fn read(db: &Db, principal: Principal) -> Self {
         Self { tx: Tx::Autocommit(db.clone()), user_id: Some(principal.user_id), principal: Some(principal) }
     }

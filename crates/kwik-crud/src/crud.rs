@@ -291,7 +291,7 @@ pub trait AutoCrud: Send + Sync + 'static {
             let total = match total {
                 Some(total) => total,
                 // A first page with room for rows came back empty: nothing matches.
-                None if spec.skip() == 0 && !spec.is_cursor() && spec.limit() > 0 => 0,
+                None if spec.is_first_page() && spec.limit() > 0 => 0,
                 None => ctx.tx.fetch_i64(&count).await?,
             };
             Ok((total, rows))

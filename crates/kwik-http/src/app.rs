@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::error::{error_response, render};
 use crate::module::{Module, ModuleRuntime, NoApi};
-use crate::path_names::{PathNames, rename_path_errors};
+use crate::path_names::{PathNames, drop_trailing_slash, rename_path_errors};
 use crate::protection::{Protection, guard, observe};
 use crate::state::AppState;
 
@@ -225,6 +225,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         let protection = Arc::new(Protection::new(&self.state.settings, path_names.clone()));
         let guarded = protection.clone();
         let prefix_for_names: Arc<str> = Arc::from(prefix.as_str());
+        let (slash_names, slash_prefix) = (path_names.clone(), prefix_for_names.clone());
         let max_body = self.state.settings.max_body_bytes;
         let routes = Route::new()
             .at(format!("{prefix}/openapi.json"), spec_endpoint(&spec))
@@ -261,6 +262,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
             .around(move |ep, req| guard(ep, req, guarded.clone()))
             .with_if(cors.is_some(), cors.unwrap_or_default())
             .around(move |ep, req| observe(ep, req, protection.clone()))
+            .around(move |ep, req| drop_trailing_slash(ep, req, slash_names.clone(), slash_prefix.clone()))
     }
 
     /// Binds `KWIK_BACKEND_HOST:KWIK_BACKEND_PORT` (port 0 picks a free port; see
@@ -291,13 +293,17 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     }
 }
 
-/// `METHOD /path` of every operation declared more than once in `A`.
+/// `METHOD /path` of every operation declared more than once in `A`. Path parameters match
+/// whatever their names (`/orders/{id}` and `/orders/{order_id}` are one route).
 pub(crate) fn duplicate_operations<A: OpenApi>() -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     let mut clashes = Vec::new();
     for path in A::meta().into_iter().flat_map(|api| api.paths) {
+        let route: Vec<&str> =
+            path.path.split('/').map(|part| if part.starts_with('{') { "{}" } else { part }).collect();
+        let route = route.join("/");
         for operation in &path.operations {
-            let key = format!("{} {}", operation.method, path.path);
+            let key = format!("{} {}", operation.method, route);
             if !seen.insert(key.clone()) && !clashes.contains(&key) {
                 clashes.push(key);
             }

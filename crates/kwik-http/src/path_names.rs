@@ -76,18 +76,17 @@ impl PathNames {
         })
     }
 
-    /// The same path with its trailing slash added or removed, when only that form is a route:
-    /// `/orders/1/lines/` for the route `/orders/{id}/lines`, `/projects` for `/projects/`.
-    /// FastAPI (hence Kwik) redirects these; we serve them directly.
+    /// The path without its trailing slash, when only that form is a route with a path
+    /// parameter: `/orders/1/lines/` for `/orders/{id}/lines` (poem-openapi cannot declare a
+    /// trailing slash after a path parameter, so nested collections are declared without one
+    /// and served with both). A slash is never added (Kwik's contract answers 404 to `/users`,
+    /// CONTRACT §1), and routes without parameters keep their one spelling.
     pub(crate) fn other_slash(&self, path: &str) -> Option<String> {
         if path.len() <= 1 || self.template(path).is_some() {
             return None;
         }
-        let other = match path.strip_suffix('/') {
-            Some(trimmed) => trimmed.to_owned(),
-            None => format!("{path}/"),
-        };
-        self.template(&other).is_some().then_some(other)
+        let trimmed = path.strip_suffix('/')?;
+        self.template(trimmed).filter(|template| template.contains('{')).map(|_| trimmed.to_owned())
     }
 
     /// The name and the raw value of the `index`-th path parameter of the route `method path` matches.
@@ -115,30 +114,39 @@ impl PathNames {
     }
 }
 
+/// Outermost middleware body: serves `/orders/1/lines/` as `/orders/1/lines` (see
+/// [`PathNames::other_slash`]) by rewriting the URI before anything else sees it, so rate limits,
+/// logs and metrics count one route under one spelling.
+pub(crate) async fn drop_trailing_slash<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    names: Arc<PathNames>,
+    prefix: Arc<str>,
+) -> poem::Result<Response> {
+    let rewritten = req
+        .uri()
+        .path()
+        .strip_prefix(prefix.as_ref())
+        .and_then(|path| names.other_slash(path))
+        .map(|path| format!("{prefix}{path}{}", req.uri().query().map(|q| format!("?{q}")).unwrap_or_default()));
+    if let Some(uri) = rewritten.and_then(|text| text.parse().ok()) {
+        *req.uri_mut() = uri;
+    }
+    Ok(ep.call(req).await?.into_response())
+}
+
 /// Middleware body: renames `paramN` in path errors to the operation's parameter name, and gives
 /// a 405 (a method the route does not declare) the `Allow` header RFC 9110 requires.
 pub(crate) async fn rename_path_errors<E: Endpoint>(
     ep: Arc<E>,
-    mut req: Request,
+    req: Request,
     names: Arc<PathNames>,
     prefix: Arc<str>,
 ) -> poem::Result<Response> {
     let method = req.method().clone();
     // Inside `Route::nest` the URI is relative to the prefix; strip it anyway in case it is not.
     let full = req.uri().path().to_owned();
-    let mut path = full.strip_prefix(prefix.as_ref()).unwrap_or(&full).to_owned();
-    if let Some(other) = names.other_slash(&path) {
-        let rewritten = format!(
-            "{}{}{}",
-            &full[..full.len() - path.len()],
-            other,
-            req.uri().query().map(|q| format!("?{q}")).unwrap_or_default()
-        );
-        if let Ok(uri) = rewritten.parse() {
-            *req.uri_mut() = uri;
-            path = other;
-        }
-    }
+    let path = full.strip_prefix(prefix.as_ref()).unwrap_or(&full).to_owned();
     match ep.call(req).await {
         Ok(response) => Ok(response.into_response()),
         Err(err) if err.is::<poem::error::MethodNotAllowedError>() => {
@@ -189,11 +197,13 @@ mod tests {
     fn the_other_slash_only_when_it_is_the_route() {
         let spec = r#"{"paths": {"/projects/": {"get": {}}, "/orders/{id}/lines": {"get": {}}, "/users/{user_id}": {"get": {}}}}"#;
         let names = PathNames::from_spec(spec);
-        assert_eq!(names.other_slash("/projects"), Some("/projects/".to_owned()));
+        assert_eq!(names.other_slash("/projects"), None, "Kwik: /users is a 404");
         assert_eq!(names.other_slash("/projects/"), None);
         assert_eq!(names.other_slash("/orders/7/lines/"), Some("/orders/7/lines".to_owned()));
         assert_eq!(names.other_slash("/orders/7/lines"), None);
         assert_eq!(names.other_slash("/users/5/"), Some("/users/5".to_owned()));
+        let login = PathNames::from_spec(r#"{"paths": {"/login/access-token": {"post": {}}}}"#);
+        assert_eq!(login.other_slash("/login/access-token/"), None, "no parameter: one spelling");
         assert_eq!(names.other_slash("/nowhere/"), None);
         assert_eq!(names.other_slash("/"), None);
     }

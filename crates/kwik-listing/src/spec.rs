@@ -324,6 +324,15 @@ impl ListSpec {
         matches!(self.page, Page::Cursor { .. })
     }
 
+    /// Whether this is the first page: no rows skipped and no cursor position (`cursor=` empty
+    /// or absent).
+    pub fn is_first_page(&self) -> bool {
+        match &self.page {
+            Page::Offset { skip } => *skip == 0,
+            Page::Cursor { after } => after.is_none(),
+        }
+    }
+
     /// The requested sorting (repeated fields removed), without any tiebreak.
     pub fn sort(&self) -> &[SortKey] {
         &self.sort

@@ -39,6 +39,12 @@ fn description(attrs: &[syn::Attribute]) -> String {
     lines.join(" ")
 }
 
+/// `an Order`, `a Customer`.
+fn with_article(name: &str) -> String {
+    let vowel = name.chars().next().is_some_and(|c| "AEIOUaeiou".contains(c));
+    format!("{} {name}", if vowel { "an" } else { "a" })
+}
+
 pub fn expand_api(
     name: &Ident,
     table: &LitStr,
@@ -56,7 +62,7 @@ pub fn expand_api(
     let collection = "/";
     let item = "/:id";
     let api_ident = format_ident!("{}Api", name);
-    let tag_ident = format_ident!("__KwikTag{}", name);
+    let tag_ident = format_ident!("{}Tag", name);
     let tag_name = api.tag.as_ref().map_or_else(|| pascal(&table.value()), LitStr::value);
     let tag_path = format!("{tag_ident}::Resource");
     let tag_doc = description(attrs);
@@ -64,6 +70,7 @@ pub fn expand_api(
     let create_ident = format_ident!("{}Create", name);
     let update_ident = format_ident!("{}Update", name);
     let table = table.value();
+    let one = with_article(&name.to_string());
     let crud_value = quote!(&<#crud as ::std::default::Default>::default());
 
     let sortable: Vec<String> =
@@ -122,7 +129,7 @@ pub fn expand_api(
     if let Some(permission) = &api.create {
         permissions.push(permission_type(&format_ident!("Create"), permission));
         let doc = format!(
-            "Create a {table} row\n\nRequires: {}. A unique value already taken: 409. A reference to a row that \
+            "Create {one}\n\nRequires: {}. A unique value already taken: 409. A reference to a row that \
              does not exist (or that the caller cannot read): 422 at that field.",
             permission.describe()
         );
@@ -141,8 +148,7 @@ pub fn expand_api(
     }
     if let Some(permission) = &api.get {
         permissions.push(permission_type(&format_ident!("Get"), permission));
-        let doc =
-            format!("Get a {table} row\n\nRequires: {}. 404 for an unknown id. {scope_note}", permission.describe());
+        let doc = format!("Get {one}\n\nRequires: {}. 404 for an unknown id. {scope_note}", permission.describe());
         operations.push(quote! {
             #[doc = #doc]
             #[oai(path = #item, method = "get")]
@@ -159,7 +165,7 @@ pub fn expand_api(
     if let Some(permission) = &api.update {
         permissions.push(permission_type(&format_ident!("Update"), permission));
         let doc = format!(
-            "Update a {table} row\n\nRequires: {}. Only the fields sent change. 404 for an unknown id. {scope_note}",
+            "Update {one}\n\nRequires: {}. Only the fields sent change. 404 for an unknown id. {scope_note}",
             permission.describe()
         );
         operations.push(quote! {
@@ -179,7 +185,7 @@ pub fn expand_api(
     if let Some(permission) = &api.delete {
         permissions.push(permission_type(&format_ident!("Delete"), permission));
         let doc = format!(
-            "Delete a {table} row\n\nRequires: {}. Returns it as it was. 404 for an unknown id; 409 \
+            "Delete {one}\n\nRequires: {}. Returns it as it was. 404 for an unknown id; 409 \
              (`still_referenced`) when other rows still reference it. {scope_note}",
             permission.describe()
         );
@@ -201,6 +207,7 @@ pub fn expand_api(
         let nested = parent.args.nested.as_ref().ok_or_else(|| syn::Error::new_spanned(name, "nested"))?;
         let target_text = parent.args.references.as_ref().map(LitStr::value).unwrap_or_default();
         let target: syn::Path = syn::parse_str(&target_text)?;
+        let parent_one = with_article(&target.segments.last().map(|s| s.ident.to_string()).unwrap_or_default());
         let segment = nested.name.as_ref().map_or_else(|| table.clone(), LitStr::value);
         let parent_base = nested.path.value().trim_end_matches('/').to_owned();
         nested_prefix = format!("{parent_base}/");
@@ -210,7 +217,7 @@ pub fn expand_api(
         if let Some(permission) = &nested.list {
             permissions.push(permission_type(&format_ident!("NestedList"), permission));
             let doc = format!(
-                "List the {table} rows of one {parent_base} row\n\nRequires: {}. 404 when the parent row does not \
+                "List the {table} of {parent_one}\n\nRequires: {}. 404 when the parent row does not \
                  exist or is outside the caller's scope. {scope_note}{list_tail}",
                 permission.describe()
             );
@@ -234,7 +241,7 @@ pub fn expand_api(
         if let Some(permission) = &nested.create {
             permissions.push(permission_type(&format_ident!("NestedCreate"), permission));
             let doc = format!(
-                "Create a {table} row under one {parent_base} row\n\nRequires: {}. The parent key comes from the \
+                "Create {one} for {parent_one}\n\nRequires: {}. The parent key comes from the \
                  path. 404 when the parent row does not exist or is outside the caller's scope.",
                 permission.describe()
             );
@@ -269,6 +276,10 @@ pub fn expand_api(
 
     let api_doc = format!(
         "The generated endpoints of [`{name}`] (`#[derive(Entity)]`), tagged `{tag_name}` in the OpenAPI document."
+    );
+    let tag_enum_doc = format!(
+        "The OpenAPI tag `{tag_name}` of [`{name}`]'s operations. Tag hand-written operations of the \
+         resource with it: `#[OpenApi(tag = \"{tag_ident}::Resource\")]`."
     );
     let core_ident = format_ident!("__Kwik{}CoreApi", name);
     let nested_ident = format_ident!("__Kwik{}NestedApi", name);
@@ -314,7 +325,7 @@ pub fn expand_api(
             #(#permissions)*
         }
 
-        #[doc(hidden)]
+        #[doc = #tag_enum_doc]
         #[derive(::poem_openapi::Tags)]
         pub enum #tag_ident {
             #[doc = #tag_doc]

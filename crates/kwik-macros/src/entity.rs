@@ -127,6 +127,16 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 ));
             }
         }
+        let hidden = field.attrs.iter().any(|a| {
+            a.path().is_ident("oai") && a.meta.require_list().is_ok_and(|l| l.tokens.to_string().trim() == "skip")
+        });
+        if hidden && (args.sortable || args.filterable) {
+            return Err(syn::Error::new_spanned(
+                &ident,
+                "a field hidden from responses (#[oai(skip)]) cannot be sortable or filterable: filters and cursors \
+                 would reveal it",
+            ));
+        }
         if args.nested.is_some() && args.references.is_none() {
             return Err(syn::Error::new_spanned(&ident, "nested(...) needs references = \"Parent\" on the same field"));
         }
@@ -145,6 +155,14 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 return Err(syn::Error::new_spanned(name, format!("#[kwik(audit)] needs a field `{audit}`")));
             }
         }
+    }
+    if args.api.is_none()
+        && let Some(nested) = fields.iter().find(|f| f.args.nested.is_some())
+    {
+        return Err(syn::Error::new_spanned(
+            &nested.ident,
+            "nested(...) routes are generated with the resource's api(path = ...): add api(...)",
+        ));
     }
     if fields.iter().filter(|f| f.args.nested.is_some()).count() > 1 {
         return Err(syn::Error::new_spanned(name, "one field at most can declare nested(...)"));
@@ -383,24 +401,27 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 /// A create input struct over `fields`, with `CreateInput` and `Validate`.
 fn create_input(ident: &Ident, entity: &Ident, fields: &[&FieldInfo], what: &str) -> TokenStream2 {
     let mut default_fns = Vec::new();
-    let struct_fields: Vec<TokenStream2> = fields.iter().map(|f| {
-        let field = &f.ident;
-        let ty = &f.ty;
-        let serde_default = match (&f.args.default, option_inner(ty)) {
-            (Some(syn::Lit::Str(path)), _) => quote!(#[serde(default = #path)] #[oai(default = #path)]),
-            (Some(literal), _) => {
-                let name = format!("__kwik_default_{}_{}", ident.to_string().to_lowercase(), field);
-                let fn_ident = Ident::new(&name, Span::call_site());
-                default_fns.push(quote!(#[doc(hidden)] fn #fn_ident() -> #ty { #literal }));
-                quote!(#[serde(default = #name)] #[oai(default = #name)])
-            }
-            (None, Some(_)) => quote!(#[serde(default)]),
-            (None, None) => quote!(),
-        };
-        let docs = &f.docs;
-        let doc_validators = doc_validators(f);
-        quote!(#(#docs)* #serde_default #doc_validators pub #field: #ty,)
-    }).collect();
+    let struct_fields: Vec<TokenStream2> = fields
+        .iter()
+        .map(|f| {
+            let field = &f.ident;
+            let ty = &f.ty;
+            let serde_default = match (&f.args.default, option_inner(ty)) {
+                (Some(syn::Lit::Str(path)), _) => quote!(#[serde(default = #path)] #[oai(default = #path)]),
+                (Some(literal), _) => {
+                    let name = format!("__kwik_default_{}_{}", ident.to_string().to_lowercase(), field);
+                    let fn_ident = Ident::new(&name, Span::call_site());
+                    default_fns.push(quote!(#[doc(hidden)] fn #fn_ident() -> #ty { #literal }));
+                    quote!(#[serde(default = #name)] #[oai(default = #name)])
+                }
+                (None, Some(_)) => quote!(#[serde(default)]),
+                (None, None) => quote!(),
+            };
+            let docs = &f.docs;
+            let doc_validators = doc_validators(f);
+            quote!(#(#docs)* #serde_default #doc_validators pub #field: #ty,)
+        })
+        .collect();
     let values = fields.iter().map(|f| {
         let field = &f.ident;
         let column = f.column();

@@ -52,20 +52,33 @@
 //! Struct attributes (`#[kwik(...)]`):
 //! - `table = "name"` (required);
 //! - `audit`: the struct has Kwik's four `RecordInfoMixin` fields, set by the framework only;
-//! - `crud = "Type"`: use your own `AutoCrud` implementation (default: a generated `<Name>Crud`);
-//! - `api(path = "/things/", read = "..", create = "..", update = "..", delete = "..", tag = "Enum::Variant")`:
-//!   generate `<Name>Api` with list, create, get, update and delete operations, each requiring
-//!   its permission.
+//! - `crud = "Type"`: use your own `AutoCrud` implementation (a `Default` type; default: a
+//!   generated `<Name>Crud`). Its `base_query` scopes every generated endpoint;
+//! - `api(path = "/things/", list = .., get = .., create = .., update = .., delete = .., tag = "Name")`:
+//!   generate `<Name>Api` with the operations named, each requiring its permission: `"a"`,
+//!   `"a, b"` (all of them) or `"a | b"` (any one). `read = ..` is `list` and `get` together.
+//!   An operation left out is not routed (405), so a hand-written one can take its place; two
+//!   operations on one method and path stop the app at start-up. The operations carry the OpenAPI
+//!   tag `tag` (default: the table name in PascalCase), described by the struct's doc comment.
 //!
 //! Field attributes: `primary_key` (an `i64`), `create` (client-writable on create), `update`
-//! (client-writable on update), `sortable`, `filterable`, `default = "path::to::fn"` (create
-//! default), `min_length = N`, `max_length = N` (characters), `email`.
+//! (client-writable on update), `sortable`, `filterable`, `default = "path::to::fn"` or a literal
+//! (`default = true`; create default), `min_length = N`, `max_length = N` (characters), `email`,
+//! `pattern = "regex"`, `minimum`, `exclusive_minimum`, `maximum`, `exclusive_maximum` (numbers,
+//! exact for `Decimal`), `validate = "path::to::fn"` (a `fn(&T) -> Result<(), String>`), `text_enum`
+//! (a [`TextEnum`](derive@TextEnum) field, sorted and filtered as text), `references = "Target"`
+//! (a foreign key to another entity: a missing target, or one outside the caller's read scope, is
+//! a 422 at the field), `nested(path = "/targets/", name = "things", list = .., create = ..)` on a
+//! reference (`GET`/`POST /targets/{id}/things`), and `computed = "path::to::fn"` (a
+//! `fn(&Entity) -> T` filling a `#[sqlx(skip)]` field after every read and write). Fields without
+//! `create`/`update` are never client-settable; hide a field from responses with `#[oai(skip)]`.
 //!
 //! Generated: `impl kwik_crud::Entity`, `<Name>Create` and `<Name>Update` (poem-openapi objects
 //! with serde and `Validate`; update fields are optional, nullable ones use `MaybeUndefined` so
-//! `null` clears and absence keeps), the allow-list, `<Name>Crud` (unless `crud` is given), and
-//! `<Name>Api` (with `api(...)`). The user crate needs `poem-openapi`, `serde`, `sqlx`,
-//! `sea-query`, `kwik-core`, `kwik-crud`, `kwik-listing` and, for `api`, `kwik-http`.
+//! `null` clears and absence keeps), `<Name>NestedCreate` (a nested route's body when the parent
+//! key is a create field), the allow-list, `<Name>Crud` (unless `crud` is given), and `<Name>Api`
+//! (with `api(...)`). The user crate needs `poem`, `poem-openapi`, `serde`, `sqlx`, `sea-query`,
+//! `kwik-core`, `kwik-crud`, `kwik-listing` and, for `api`, `kwik-http`.
 #![forbid(unsafe_code)]
 
 mod api;
