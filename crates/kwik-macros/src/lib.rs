@@ -43,7 +43,7 @@
 //! let empty = NoteCreate { text: String::new() };
 //! let issues = empty.validate(&Rules::default());
 //! assert_eq!(issues[0].loc, ["body", "text"]);
-//! assert_eq!(empty.values()[0].0, "text");
+//! assert_eq!(empty.values().columns().collect::<Vec<_>>(), ["text"]);
 //!
 //! let nothing = NoteUpdate::default();
 //! assert_eq!(nothing.validate(&Rules::default())[0].msg, "Value error, at least one field must be provided");
