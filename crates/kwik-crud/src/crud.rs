@@ -68,17 +68,17 @@ fn both(a: Condition, b: Condition) -> Condition {
 }
 
 /// Whether a row of `E` with this id exists within the scope's read access (`E::Crud`'s base
-/// query). On PostgreSQL the row is locked `FOR KEY SHARE`, as a foreign-key check would, so
-/// it cannot be deleted before the scope commits. What [`Reference::exists`] points to.
+/// query). What [`Reference::exists`] points to. It takes no row lock: a hook that goes on to
+/// lock the same row `FOR UPDATE` (an order line locking its order) would otherwise upgrade a
+/// shared lock that a concurrent request holds too, and the two would deadlock on PostgreSQL.
+/// The database's foreign key still guards the insert itself: a target deleted in between makes
+/// it a 409.
 pub fn exists_in<E: Entity>(ctx: &mut Context, id: i64) -> ScopeFuture<'_, bool> {
     Box::pin(async move {
         let scope = E::Crud::default().base_query(ctx, Operation::Read)?;
         let mut query =
             Query::select().expr(Expr::val(1_i64)).from(E::TABLE).and_where(by_id::<E>(id)).limit(1).to_owned();
         restrict(&mut query, &scope);
-        if ctx.backend() == Backend::Postgres && ctx.tx.is_transaction() {
-            query.lock(LockType::KeyShare);
-        }
         Ok(ctx.tx.fetch_optional::<(i64,), _>(&query).await?.is_some())
     })
 }

@@ -1397,9 +1397,6 @@ async fn confirm_racing_line_changes_keeps_the_total_exact() {
 
 /// As above with several clients each adding one line at the same moment as the confirm.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "bug: on PostgreSQL simultaneous POST /orders/{id}/lines/ on one order deadlock (409 conflict): \
-            create_nested's exists_in takes FOR KEY SHARE on the order, then OrderLineCrud::before_create \
-            upgrades to FOR UPDATE"]
 async fn confirm_racing_simultaneous_line_additions_keeps_the_total_exact() {
     const ROUNDS: usize = 8;
     const ADDERS: usize = 6;
@@ -1429,9 +1426,6 @@ async fn confirm_racing_simultaneous_line_additions_keeps_the_total_exact() {
 
 /// Lines added to one order at the same moment all count (the minimal form of the bug above).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "bug: on PostgreSQL simultaneous POST /orders/{id}/lines/ on one order deadlock (409 conflict): \
-            create_nested's exists_in takes FOR KEY SHARE on the order, then OrderLineCrud::before_create \
-            upgrades to FOR UPDATE"]
 async fn simultaneous_line_additions_to_one_order_all_count() {
     const ADDERS: usize = 8;
     let app = Arc::new(app().await);
