@@ -132,7 +132,8 @@ pub(crate) async fn drop_trailing_slash<E: Endpoint>(
     if let Some(uri) = rewritten.and_then(|text| text.parse().ok()) {
         *req.uri_mut() = uri;
     }
-    Ok(ep.call(req).await?.into_response())
+    // Boxed: the whole app's future sits inside this outermost layer.
+    Ok(Box::pin(ep.call(req)).await?.into_response())
 }
 
 /// Middleware body: renames `paramN` in path errors to the operation's parameter name, and gives
