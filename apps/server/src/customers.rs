@@ -1,4 +1,5 @@
-//! Customers: the example of Kwik's front page, with audit fields and an exact credit limit.
+//! Customers: the example of Kwik's front page, with audit fields, an exact credit limit, and
+//! soft delete (a deleted customer is invisible everywhere until restored).
 
 use chrono::{DateTime, Utc};
 use kwik_crud::Decimal;
@@ -7,15 +8,16 @@ use poem_openapi::Object;
 /// A customer.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
 #[rustfmt::skip::attributes(kwik)]
-#[kwik(table = "customers", audit,
-    api(path = "/customers/", read = "customers_read", create = "customers_create", update = "customers_update", delete = "customers_delete"))]
+#[kwik(table = "customers", audit, soft_delete,
+    api(path = "/customers/", read = "customers_read", create = "customers_create", update = "customers_update",
+        delete = "customers_delete", restore = "customers_restore"))]
 pub struct Customer {
     #[kwik(primary_key)]
     pub id: i64,
     /// Name, 1 to 200 characters.
     #[kwik(create, update, sortable, filterable, min_length = 1, max_length = 200)]
     pub name: String,
-    /// Unique email.
+    /// Email, unique among customers that are not deleted.
     #[kwik(create, update, sortable, filterable, email)]
     pub email: String,
     /// Exact decimal, default 5000; sorts and filters numerically on both databases.
@@ -26,6 +28,12 @@ pub struct Customer {
     pub last_modification_time: DateTime<Utc>,
     pub creator_user_id: Option<i64>,
     pub last_modifier_user_id: Option<i64>,
+    /// When the customer was deleted (`DELETE` keeps the row; `POST /customers/{id}/restore`
+    /// brings it back); `null` while live.
+    #[kwik(sortable, filterable)]
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Who deleted it.
+    pub deleter_user_id: Option<i64>,
 }
 
 fn default_credit_limit() -> Decimal {
@@ -38,7 +46,7 @@ kwik_http::module! {
         name: "customers",
         api: CustomerApi,
         migrations: ("../../migrations/customers/sqlite", "../../migrations/customers/postgres"),
-        permissions: ["customers_create", "customers_read", "customers_update", "customers_delete"],
+        permissions: ["customers_create", "customers_read", "customers_update", "customers_delete", "customers_restore"],
         seed: crate::seed::customers,
     }
 }

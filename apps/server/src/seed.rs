@@ -2,7 +2,7 @@
 
 use kwik_core::{Context, Error, Queries, Result};
 use kwik_http::AppState;
-use sea_query::{Expr, OnConflict, Query};
+use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
 /// How many rows each seed creates.
 pub const SEED_ROWS: usize = 3000;
@@ -14,7 +14,7 @@ const BATCH: usize = 500;
 /// Database errors.
 pub async fn projects(state: &AppState) -> Result<()> {
     let words = ["Apollo", "Borealis", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Helix", "Iris", "Juniper"];
-    insert_batches(state, "projects", &["name", "description", "archived"], "name", |i| {
+    insert_batches(state, "projects", &["name", "description", "archived"], ("name", None), |i| {
         vec![
             Expr::val(format!("Demo project {i:04} {}", words[i % words.len()])),
             Expr::val(Some(format!("Seeded demo project number {i}"))),
@@ -29,7 +29,9 @@ pub async fn projects(state: &AppState) -> Result<()> {
 /// # Errors
 /// Database errors.
 pub async fn customers(state: &AppState) -> Result<()> {
-    insert_batches(state, "customers", &["name", "email", "credit_limit"], "email", |i| {
+    // Emails are unique among live customers (a partial index): the conflict target says so.
+    let live = Expr::col("deleted_at").is_null();
+    insert_batches(state, "customers", &["name", "email", "credit_limit"], ("email", Some(live)), |i| {
         let limit: kwik_crud::Decimal =
             format!("{}.{:02}", 1000 + (i * 37) % 9000, i % 100).parse().unwrap_or_default();
         vec![Expr::val(format!("Customer {i:04}")), Expr::val(format!("customer{i:04}@example.com")), Expr::val(limit)]
@@ -92,7 +94,7 @@ async fn insert_batches(
     state: &AppState,
     table: &'static str,
     columns: &[&'static str],
-    unique: &'static str,
+    unique: (&'static str, Option<Expr>),
     row: impl Fn(usize) -> Vec<Expr>,
 ) -> Result<()> {
     let mut ctx = Context::begin(&state.db, None).await?;
@@ -103,7 +105,7 @@ async fn insert_batches(
         let mut insert = Query::insert()
             .into_table(table)
             .columns(all_columns)
-            .on_conflict(OnConflict::column(unique).do_nothing().to_owned())
+            .on_conflict(OnConflict::column(unique.0).target_and_where_option(unique.1.clone()).do_nothing().to_owned())
             .to_owned();
         for i in start..(start + BATCH).min(SEED_ROWS + 1) {
             let mut values = row(i);

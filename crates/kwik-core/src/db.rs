@@ -357,46 +357,49 @@ impl Tx {
         }
     }
 
-    /// After a foreign-key violation deleting `table`'s row `id`: the first table that still
-    /// references it, found through SQLite's catalog (`pragma_foreign_key_list`), which its error
-    /// does not name. `None` on PostgreSQL (its error names the table, and the failed statement
-    /// has aborted the transaction) and when nothing references the row.
+    /// The first table with a row that references `table`'s row `id` through a foreign key that
+    /// forbids deleting it (`NO ACTION`/`RESTRICT`; cascading and `SET NULL` keys do not count),
+    /// found through the catalog: `pragma_foreign_key_list` on SQLite, `pg_constraint` on
+    /// PostgreSQL. Used to name the referencing resource after a refused delete (SQLite's error
+    /// does not name it) and before a soft delete (which no foreign key would stop).
     ///
     /// # Errors
-    /// Database errors.
+    /// Database errors (on PostgreSQL, also when an earlier statement aborted the transaction).
     pub async fn referencing_table(&mut self, table: &str, id: i64) -> Result<Option<String>> {
+        const SQLITE_LINKS: &str = "SELECT m.name, p.\"from\" FROM sqlite_master AS m \
+             JOIN pragma_foreign_key_list(m.name) AS p \
+             WHERE m.type = 'table' AND p.\"table\" = ?1 COLLATE NOCASE \
+             AND p.on_delete IN ('NO ACTION', 'RESTRICT') ORDER BY m.name";
+        const PG_LINKS: &str = "SELECT c.conrelid::regclass::text, a.attname::text FROM pg_constraint AS c \
+             JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+             WHERE c.contype = 'f' AND c.confrelid = to_regclass($1) AND c.confdeltype IN ('a', 'r') \
+             ORDER BY 1";
         let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
         let links: Vec<(String, String)> = match self.target() {
-            Target::SqliteTx(tx) => {
-                sqlx::query_as(
-                    "SELECT m.name, p.\"from\" FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS p \
-                     WHERE m.type = 'table' AND p.\"table\" = ?1 COLLATE NOCASE ORDER BY m.name",
-                )
-                .bind(table)
-                .fetch_all(&mut **tx)
-                .await?
-            }
-            Target::SqlitePool(pool) => {
-                sqlx::query_as(
-                    "SELECT m.name, p.\"from\" FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS p \
-                     WHERE m.type = 'table' AND p.\"table\" = ?1 COLLATE NOCASE ORDER BY m.name",
-                )
-                .bind(table)
-                .fetch_all(pool)
-                .await?
-            }
-            Target::PgTx(_) | Target::PgPool(_) => return Ok(None),
+            Target::SqliteTx(tx) => sqlx::query_as(SQLITE_LINKS).bind(table).fetch_all(&mut **tx).await?,
+            Target::SqlitePool(pool) => sqlx::query_as(SQLITE_LINKS).bind(table).fetch_all(pool).await?,
+            Target::PgTx(tx) => sqlx::query_as(PG_LINKS).bind(table).fetch_all(&mut **tx).await?,
+            Target::PgPool(pool) => sqlx::query_as(PG_LINKS).bind(table).fetch_all(pool).await?,
         };
         for (other, column) in links {
-            let sql = format!("SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1", quote(&other), quote(&column));
+            // PostgreSQL's `regclass` text is already quoted where it needs to be.
             let found = match self.target() {
                 Target::SqliteTx(tx) => {
+                    let sql = format!("SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1", quote(&other), quote(&column));
                     sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?.is_some()
                 }
                 Target::SqlitePool(pool) => {
+                    let sql = format!("SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1", quote(&other), quote(&column));
                     sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?.is_some()
                 }
-                Target::PgTx(_) | Target::PgPool(_) => false,
+                Target::PgTx(tx) => {
+                    let sql = format!("SELECT 1 FROM {other} WHERE {} = $1 LIMIT 1", quote(&column));
+                    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?.is_some()
+                }
+                Target::PgPool(pool) => {
+                    let sql = format!("SELECT 1 FROM {other} WHERE {} = $1 LIMIT 1", quote(&column));
+                    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?.is_some()
+                }
             };
             if found {
                 return Ok(Some(other));

@@ -58,6 +58,35 @@ fn restrict(select: &mut SelectStatement, scope: &Condition) {
     }
 }
 
+/// Which soft-deleted rows a statement reaches (resources without soft delete have none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deleted {
+    /// Live rows only: every ordinary operation.
+    Hide,
+    /// Live and deleted rows (`include_deleted=true`).
+    Include,
+    /// Deleted rows only (restore).
+    Only,
+}
+
+/// The rows a statement of `crud` reaches for `op`: its base query and, for a soft-deletable
+/// resource, `deleted_at IS NULL` unless `deleted` includes them. Applied outside
+/// [`AutoCrud::base_query`], so overriding the base query never brings deleted rows back.
+fn scope_of<C: AutoCrud + ?Sized>(crud: &C, ctx: &Context, op: Operation, deleted: Deleted) -> Result<Condition> {
+    let base = crud.base_query(ctx, op)?;
+    let column = Expr::col((<C::Entity as Entity>::TABLE, DELETED_AT));
+    Ok(match deleted {
+        _ if !<C::Entity as Entity>::SOFT_DELETE => base,
+        Deleted::Include => base,
+        Deleted::Hide => both(base, Condition::all().add(column.is_null())),
+        Deleted::Only => both(base, Condition::all().add(column.is_not_null())),
+    })
+}
+
+/// The soft-delete columns (`#[kwik(soft_delete)]`).
+const DELETED_AT: &str = "deleted_at";
+const DELETER: &str = "deleter_user_id";
+
 /// `a AND b`, leaving out empty conditions (an `any` condition stays one operand).
 fn both(a: Condition, b: Condition) -> Condition {
     match (a.is_empty(), b.is_empty()) {
@@ -75,7 +104,7 @@ fn both(a: Condition, b: Condition) -> Condition {
 /// it a 409.
 pub fn exists_in<E: Entity>(ctx: &mut Context, id: i64) -> ScopeFuture<'_, bool> {
     Box::pin(async move {
-        let scope = E::Crud::default().base_query(ctx, Operation::Read)?;
+        let scope = scope_of(&E::Crud::default(), ctx, Operation::Read, Deleted::Hide)?;
         let mut query =
             Query::select().expr(Expr::val(1_i64)).from(E::TABLE).and_where(by_id::<E>(id)).limit(1).to_owned();
         restrict(&mut query, &scope);
@@ -95,7 +124,7 @@ pub fn exists_in<E: Entity>(ctx: &mut Context, id: i64) -> ScopeFuture<'_, bool>
 /// # Errors
 /// The target's base-query errors.
 pub fn ids_in_scope<E: Entity>(ctx: &Context, op: Operation) -> Result<SelectStatement> {
-    let scope = E::Crud::default().base_query(ctx, op)?;
+    let scope = scope_of(&E::Crud::default(), ctx, op, Deleted::Hide)?;
     let mut query = Query::select().column((E::TABLE, E::PRIMARY_KEY)).from(E::TABLE).to_owned();
     restrict(&mut query, &scope);
     Ok(query)
@@ -200,7 +229,7 @@ pub trait AutoCrud: Send + Sync + 'static {
     /// Database errors.
     fn get(&self, ctx: &mut Context, id: i64) -> impl Future<Output = Result<Option<Self::Entity>>> + Send {
         async move {
-            let scope = self.base_query(ctx, Operation::Read)?;
+            let scope = scope_of(self, ctx, Operation::Read, Deleted::Hide)?;
             let mut query = select::<Self::Entity>().and_where(by_id::<Self::Entity>(id)).to_owned();
             restrict(&mut query, &scope);
             let row: Option<Self::Entity> = ctx.tx.fetch_optional(&query).await?;
@@ -233,7 +262,7 @@ pub trait AutoCrud: Send + Sync + 'static {
         op: Operation,
     ) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
-            let scope = self.base_query(ctx, op)?;
+            let scope = scope_of(self, ctx, op, Deleted::Hide)?;
             let mut query = select::<Self::Entity>().and_where(by_id::<Self::Entity>(id)).to_owned();
             restrict(&mut query, &scope);
             if ctx.backend() == Backend::Postgres {
@@ -275,27 +304,21 @@ pub trait AutoCrud: Send + Sync + 'static {
         spec: &ListSpec,
         within: Condition,
     ) -> impl Future<Output = Result<(i64, Vec<Self::Entity>)>> + Send {
-        async move {
-            let table = <Self::Entity as Entity>::TABLE;
-            let pk = <Self::Entity as Entity>::PRIMARY_KEY;
-            let scope = both(self.base_query(ctx, Operation::Read)?, within);
-            let mut count = Query::select().expr(Func::count(Expr::col((table, pk)))).from(table).to_owned();
-            restrict(&mut count, &scope);
-            spec.apply_filters(&mut count);
-            let mut page = select::<Self::Entity>();
-            restrict(&mut page, &scope);
-            spec.apply(&mut page);
-            page.expr_as(Expr::SubQuery(None, Box::new(count.clone().into())), TOTAL_COLUMN);
-            let (mut rows, total): (Vec<Self::Entity>, _) = ctx.tx.fetch_all_counted(&page, TOTAL_COLUMN).await?;
-            rows.iter_mut().for_each(Entity::finish);
-            let total = match total {
-                Some(total) => total,
-                // A first page with room for rows came back empty: nothing matches.
-                None if spec.is_first_page() && spec.limit() > 0 => 0,
-                None => ctx.tx.fetch_i64(&count).await?,
-            };
-            Ok((total, rows))
-        }
+        list_in(self, ctx, spec, within, Deleted::Hide)
+    }
+
+    /// [`AutoCrud::get_multi`] with soft-deleted rows too (`GET /things/?include_deleted=true`,
+    /// which needs the resource's restore permission). The same as `get_multi` for resources
+    /// without soft delete.
+    ///
+    /// # Errors
+    /// Database errors.
+    fn get_multi_including_deleted(
+        &self,
+        ctx: &mut Context,
+        spec: &ListSpec,
+    ) -> impl Future<Output = Result<(i64, Vec<Self::Entity>)>> + Send {
+        list_in(self, ctx, spec, Condition::all(), Deleted::Include)
     }
 
     /// Inserts an entity: reference checks (422 at the field for a target missing from the
@@ -365,7 +388,7 @@ pub trait AutoCrud: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(Self::Entity, bool)>> + Send {
         async move {
             let table = <Self::Entity as Entity>::TABLE;
-            let scope = self.base_query(ctx, Operation::Read)?;
+            let scope = scope_of(self, ctx, Operation::Read, Deleted::Hide)?;
             let mut query = select::<Self::Entity>();
             for (column, value) in filters {
                 query.and_where(Expr::col((table, column)).eq(value));
@@ -425,27 +448,9 @@ pub trait AutoCrud: Send + Sync + 'static {
     /// [`Error::NotFound`]; database errors.
     fn write(&self, ctx: &mut Context, id: i64, values: Values) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
-            let table = <Self::Entity as Entity>::TABLE;
-            let mut values = values;
-            if <Self::Entity as Entity>::AUDITED {
-                audit_values(ctx, &mut values, false);
-            } else if values.is_empty() {
-                // Nothing to write: the row as it is (still within the scope).
-                return self.get_for_update(ctx, id, Operation::Update).await;
-            }
-            let scope = self.base_query(ctx, Operation::Update)?;
-            let mut update = Query::update().table(table).and_where(by_id::<Self::Entity>(id)).to_owned();
-            if !scope.is_empty() {
-                update.and_where(Expr::from(scope));
-            }
-            for (column, value) in values.into_pairs() {
-                update.value(column, value);
-            }
-            update.returning(returning::<Self::Entity>());
-            let mut entity: Self::Entity =
-                ctx.tx.fetch_optional(&update).await?.ok_or_else(|| Error::not_found(table, id))?;
-            entity.finish();
-            Ok(entity)
+            write_in(self, ctx, id, values, Operation::Update, Deleted::Hide)
+                .await?
+                .ok_or_else(|| Error::not_found(<Self::Entity as Entity>::TABLE, id))
         }
     }
 
@@ -461,13 +466,28 @@ pub trait AutoCrud: Send + Sync + 'static {
             let table = <Self::Entity as Entity>::TABLE;
             let entity = self.get_for_update(ctx, id, Operation::Delete).await?;
             self.before_delete(ctx, &entity).await?;
+            if <Self::Entity as Entity>::SOFT_DELETE {
+                // No foreign key stops a soft delete: refuse it as the hard delete would be.
+                if let Some(referencing) = ctx.tx.referencing_table(table, id).await? {
+                    return Err(still_referenced(table, id, Some(&referencing)));
+                }
+                let mut values = Values::new();
+                values.set(DELETED_AT, kwik_core::now()).set(DELETER, ctx.user_id);
+                let deleted = write_in(self, ctx, id, values, Operation::Delete, Deleted::Hide)
+                    .await?
+                    .ok_or_else(|| Error::not_found(table, id))?;
+                self.after_delete(ctx, &deleted).await?;
+                return Ok(deleted);
+            }
             let delete = Query::delete().from_table(table).and_where(by_id::<Self::Entity>(id)).to_owned();
             match ctx.tx.execute(&delete).await {
                 Ok(_) => {}
                 Err(Error::ForeignKey { table: referencing }) => {
                     let referencing = match referencing {
                         Some(name) => Some(name),
-                        None => ctx.tx.referencing_table(table, id).await?,
+                        // SQLite's error names no table; its transaction is still usable.
+                        None if ctx.backend() == Backend::Sqlite => ctx.tx.referencing_table(table, id).await?,
+                        None => None,
                     };
                     return Err(still_referenced(table, id, referencing.as_deref()));
                 }
@@ -475,6 +495,27 @@ pub trait AutoCrud: Send + Sync + 'static {
             }
             self.after_delete(ctx, &entity).await?;
             Ok(entity)
+        }
+    }
+
+    /// Brings a soft-deleted row back (`POST /things/{id}/restore`): clears `deleted_at` and
+    /// `deleter_user_id` within the delete scope, touching the audit fields. A live row is
+    /// returned as it is; a unique value taken meanwhile by another row is a 409 (the partial
+    /// unique indexes of soft-deletable tables only cover live rows). Runs no hooks.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (also outside the scope); [`Error::DuplicatedEntity`]; database errors.
+    fn restore(&self, ctx: &mut Context, id: i64) -> impl Future<Output = Result<Self::Entity>> + Send {
+        async move {
+            if !<Self::Entity as Entity>::SOFT_DELETE {
+                return self.get_if_exist(ctx, id).await;
+            }
+            let mut values = Values::new();
+            values.set(DELETED_AT, Value::ChronoDateTimeUtc(None)).set(DELETER, Option::<i64>::None);
+            match write_in(self, ctx, id, values, Operation::Delete, Deleted::Only).await? {
+                Some(restored) => Ok(restored),
+                None => self.get_if_exist(ctx, id).await,
+            }
         }
     }
 
@@ -538,6 +579,68 @@ pub trait AutoCrud: Send + Sync + 'static {
     fn after_delete(&self, _ctx: &mut Context, _entity: &Self::Entity) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
+}
+
+/// `UPDATE <table> SET <values>, <audit fields> WHERE <pk> = id AND <scope> RETURNING <columns>`.
+async fn write_in<C: AutoCrud + ?Sized>(
+    crud: &C,
+    ctx: &mut Context,
+    id: i64,
+    values: Values,
+    op: Operation,
+    deleted: Deleted,
+) -> Result<Option<C::Entity>> {
+    let table = <C::Entity as Entity>::TABLE;
+    let mut values = values;
+    if <C::Entity as Entity>::AUDITED {
+        audit_values(ctx, &mut values, false);
+    } else if values.is_empty() {
+        // Nothing to write: the row as it is (still within the scope).
+        return crud.get_for_update(ctx, id, op).await.map(Some);
+    }
+    let scope = scope_of(crud, ctx, op, deleted)?;
+    let mut update = Query::update().table(table).and_where(by_id::<C::Entity>(id)).to_owned();
+    if !scope.is_empty() {
+        update.and_where(Expr::from(scope));
+    }
+    for (column, value) in values.into_pairs() {
+        update.value(column, value);
+    }
+    update.returning(returning::<C::Entity>());
+    let entity: Option<C::Entity> = ctx.tx.fetch_optional(&update).await?;
+    Ok(entity.map(|mut e| {
+        e.finish();
+        e
+    }))
+}
+
+/// The one list statement behind [`AutoCrud::get_multi`] and its variants.
+async fn list_in<C: AutoCrud + ?Sized>(
+    crud: &C,
+    ctx: &mut Context,
+    spec: &ListSpec,
+    within: Condition,
+    deleted: Deleted,
+) -> Result<(i64, Vec<C::Entity>)> {
+    let table = <C::Entity as Entity>::TABLE;
+    let pk = <C::Entity as Entity>::PRIMARY_KEY;
+    let scope = both(scope_of(crud, ctx, Operation::Read, deleted)?, within);
+    let mut count = Query::select().expr(Func::count(Expr::col((table, pk)))).from(table).to_owned();
+    restrict(&mut count, &scope);
+    spec.apply_filters(&mut count);
+    let mut page = select::<C::Entity>();
+    restrict(&mut page, &scope);
+    spec.apply(&mut page);
+    page.expr_as(Expr::SubQuery(None, Box::new(count.clone().into())), TOTAL_COLUMN);
+    let (mut rows, total): (Vec<C::Entity>, _) = ctx.tx.fetch_all_counted(&page, TOTAL_COLUMN).await?;
+    rows.iter_mut().for_each(Entity::finish);
+    let total = match total {
+        Some(total) => total,
+        // A first page with room for rows came back empty: nothing matches.
+        None if spec.is_first_page() && spec.limit() > 0 => 0,
+        None => ctx.tx.fetch_i64(&count).await?,
+    };
+    Ok((total, rows))
 }
 
 /// The 409 of deleting a row other rows still reference.

@@ -31,6 +31,9 @@ pub trait Entity: DbRow + Clone + Send + Sync + 'static {
     /// Whether the table has Kwik's `RecordInfoMixin` audit columns (`creator_user_id`,
     /// `last_modifier_user_id`, `creation_time`, `last_modification_time`), set by the framework.
     const AUDITED: bool;
+    /// Whether the table has `deleted_at` and `deleter_user_id` (`#[kwik(soft_delete)]`):
+    /// `delete` sets them, and every other operation skips such rows.
+    const SOFT_DELETE: bool = false;
     /// The list allow-list (sortable and filterable fields).
     fn list_schema() -> &'static ListSchema;
     /// The primary-key value.

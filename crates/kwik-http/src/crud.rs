@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use sea_query::{Expr, ExprTrait};
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, PermissionSet};
 use crate::error::ApiResult;
 use crate::listing::list_spec;
 use crate::state::AppState;
@@ -29,10 +29,67 @@ where
     C: AutoCrud,
     C::Entity: ParseFromJSON + ToJSON,
 {
+    list_rows(crud, state, caller, raw, false).await
+}
+
+/// The list, with or without soft-deleted rows.
+async fn list_rows<C>(
+    crud: &C,
+    state: &AppState,
+    caller: &CurrentUser,
+    raw: &RawListQuery,
+    include_deleted: bool,
+) -> ApiResult<Json<Paginated<C::Entity>>>
+where
+    C: AutoCrud,
+    C::Entity: ParseFromJSON + ToJSON,
+{
     let spec = list_spec(state, <C::Entity as Entity>::list_schema(), raw)?;
     let mut ctx = caller.read_scope(&state.db);
-    let (total, rows) = crud.get_multi(&mut ctx, &spec).await?;
+    let (total, rows) = if include_deleted {
+        crud.get_multi_including_deleted(&mut ctx, &spec).await?
+    } else {
+        crud.get_multi(&mut ctx, &spec).await?
+    };
     Ok(Json(spec.paginate(total, rows)?))
+}
+
+/// `GET /things/?include_deleted=true`: the list with soft-deleted rows too, for holders of
+/// `R` (the resource's restore permission); 403 for anyone else.
+///
+/// # Errors
+/// 403; as [`list`].
+pub async fn list_including_deleted<C, R>(
+    crud: &C,
+    state: &AppState,
+    caller: &CurrentUser,
+    raw: &RawListQuery,
+) -> ApiResult<Json<Paginated<C::Entity>>>
+where
+    C: AutoCrud,
+    C::Entity: ParseFromJSON + ToJSON,
+    R: PermissionSet,
+{
+    if !R::alternatives().iter().any(|required| caller.has_permission(required)) {
+        return Err(Error::AccessDenied.into());
+    }
+    list_rows(crud, state, caller, raw, true).await
+}
+
+/// `POST /things/{id}/restore`: brings a soft-deleted row back (see [`AutoCrud::restore`]).
+///
+/// # Errors
+/// 404; 409 when a unique value was taken meanwhile; database errors.
+pub async fn restore<C: AutoCrud>(
+    crud: &C,
+    state: &AppState,
+    caller: &CurrentUser,
+    id: i64,
+) -> ApiResult<Json<C::Entity>> {
+    let mut ctx = caller.write_scope(&state.db).await?;
+    let entity = crud.restore(&mut ctx, id).await?;
+    ctx.commit().await?;
+    Ok(Json(entity))
 }
 
 /// `GET /parents/{id}/things/`: the rows whose `parent_column` is `parent_id`, within the

@@ -108,9 +108,49 @@ pub fn expand_api(
     let mut nested_prefix = String::new();
     let scope_note = "Rows outside the caller's scope are 404.";
 
+    if let Some(permission) = &api.restore {
+        permissions.push(permission_type(&format_ident!("Restore"), permission));
+        let doc = format!(
+            "Restore a deleted {one}\n\nRequires: {}. Brings a soft-deleted row back; a live row is returned as it \
+             is. 409 when a unique value was taken meanwhile. 404 for an unknown id. {scope_note}",
+            permission.describe()
+        );
+        operations.push(quote! {
+            #[doc = #doc]
+            #[oai(path = "/:id/restore", method = "post")]
+            async fn restore(
+                &self,
+                state: ::poem::web::Data<&::kwik_http::AppState>,
+                auth: ::kwik_http::Auth<#module::Restore>,
+                id: ::poem_openapi::param::Path<i64>,
+            ) -> ::kwik_http::ApiResult<::poem_openapi::payload::Json<#name>> {
+                ::kwik_http::crud::restore(#crud_value, &state, &auth, id.0).await
+            }
+        });
+    }
     if let Some(permission) = &api.list {
         permissions.push(permission_type(&format_ident!("List"), permission));
-        let doc = format!("List {table}\n\nRequires: {}. {scope_note}{list_tail}", permission.describe());
+        let (deleted_param, deleted_note, call) = match &api.restore {
+            Some(restore) => {
+                let param_doc = format!("Also list soft-deleted rows (needs {}).", restore.describe());
+                (
+                    quote! {
+                        #[doc = #param_doc]
+                        include_deleted: ::poem_openapi::param::Query<::std::option::Option<bool>>,
+                    },
+                    format!(" With `include_deleted=true` (needs {}) deleted rows are listed too.", restore.describe()),
+                    quote! {
+                        if include_deleted.0.unwrap_or(false) {
+                            ::kwik_http::crud::list_including_deleted::<_, #module::Restore>(#crud_value, &state, &auth, &raw).await
+                        } else {
+                            ::kwik_http::crud::list(#crud_value, &state, &auth, &raw).await
+                        }
+                    },
+                )
+            }
+            None => (quote!(), String::new(), quote!(::kwik_http::crud::list(#crud_value, &state, &auth, &raw).await)),
+        };
+        let doc = format!("List {table}\n\nRequires: {}. {scope_note}{deleted_note}{list_tail}", permission.describe());
         operations.push(quote! {
             #[doc = #doc]
             #[oai(path = #collection, method = "get")]
@@ -120,9 +160,10 @@ pub fn expand_api(
                 state: ::poem::web::Data<&::kwik_http::AppState>,
                 auth: ::kwik_http::Auth<#module::List>,
                 #list_params
+                #deleted_param
             ) -> ::kwik_http::ApiResult<::poem_openapi::payload::Json<::kwik_listing::Paginated<#name>>> {
                 let raw = ::kwik_http::raw_list_query!(skip, limit, sorting, filter_key, value, filter, cursor);
-                ::kwik_http::crud::list(#crud_value, &state, &auth, &raw).await
+                #call
             }
         });
     }

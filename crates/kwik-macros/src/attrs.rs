@@ -45,6 +45,7 @@ pub struct ApiArgs {
     pub create: Option<Permission>,
     pub update: Option<Permission>,
     pub delete: Option<Permission>,
+    pub restore: Option<Permission>,
     pub tag: Option<LitStr>,
 }
 
@@ -53,6 +54,7 @@ pub struct ApiArgs {
 pub struct StructArgs {
     pub table: Option<LitStr>,
     pub audit: bool,
+    pub soft_delete: bool,
     pub crud: Option<LitStr>,
     pub api: Option<ApiArgs>,
 }
@@ -97,6 +99,8 @@ pub fn parse_struct_args(input: &DeriveInput) -> syn::Result<StructArgs> {
                 args.table = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("audit") {
                 args.audit = true;
+            } else if meta.path.is_ident("soft_delete") {
+                args.soft_delete = true;
             } else if meta.path.is_ident("crud") {
                 args.crud = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("api") {
@@ -116,15 +120,18 @@ pub fn parse_struct_args(input: &DeriveInput) -> syn::Result<StructArgs> {
                         "create" => api.create = Some(Permission::parse(&value)?),
                         "update" => api.update = Some(Permission::parse(&value)?),
                         "delete" => api.delete = Some(Permission::parse(&value)?),
+                        "restore" => api.restore = Some(Permission::parse(&value)?),
                         _ => {
-                            return Err(inner.error("expected path, read, list, get, create, update, delete or tag"));
+                            return Err(
+                                inner.error("expected path, read, list, get, create, update, delete, restore or tag")
+                            );
                         }
                     }
                     Ok(())
                 })?;
                 args.api = Some(api);
             } else {
-                return Err(meta.error("expected table, audit, crud or api(...)"));
+                return Err(meta.error("expected table, audit, soft_delete, crud or api(...)"));
             }
             Ok(())
         })?;

@@ -21,6 +21,8 @@ impl FieldInfo {
     }
 }
 
+const SOFT_DELETE_FIELDS: [&str; 2] = ["deleted_at", "deleter_user_id"];
+
 const AUDIT_FIELDS: [&str; 4] = ["creator_user_id", "last_modifier_user_id", "creation_time", "last_modification_time"];
 
 /// `T` when `ty` is `Option<T>`.
@@ -149,6 +151,25 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let docs = field.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
         fields.push(FieldInfo { ident, ty: field.ty.clone(), args, docs });
     }
+    if args.soft_delete {
+        for column in SOFT_DELETE_FIELDS {
+            match fields.iter().find(|f| f.ident == column) {
+                None => {
+                    return Err(syn::Error::new_spanned(
+                        name,
+                        format!("#[kwik(soft_delete)] needs a field `{column}`"),
+                    ));
+                }
+                Some(f) if f.args.create || f.args.update => {
+                    return Err(syn::Error::new_spanned(&f.ident, "soft-delete fields are set by the framework only"));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if args.api.as_ref().is_some_and(|api| api.restore.is_some()) && !args.soft_delete {
+        return Err(syn::Error::new_spanned(name, "api(restore = ...) needs #[kwik(soft_delete)]"));
+    }
     if args.audit {
         for audit in AUDIT_FIELDS {
             if !fields.iter().any(|f| f.ident == audit) {
@@ -179,6 +200,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let schema_ident = format_ident!("__KWIK_{}_LIST", name.to_string().to_uppercase());
     let columns: Vec<String> = fields.iter().filter(|f| f.args.computed.is_none()).map(FieldInfo::column).collect();
     let audited = args.audit;
+    let soft_delete = args.soft_delete;
 
     let list_fields = fields.iter().filter(|f| f.args.sortable || f.args.filterable || f.args.primary_key).map(|f| {
         let column = f.column();
@@ -342,6 +364,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             const PRIMARY_KEY: &'static str = #pk_name;
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
             const AUDITED: bool = #audited;
+            const SOFT_DELETE: bool = #soft_delete;
             fn list_schema() -> &'static ::kwik_listing::ListSchema {
                 &#schema_ident
             }

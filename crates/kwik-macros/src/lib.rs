@@ -52,6 +52,9 @@
 //! Struct attributes (`#[kwik(...)]`):
 //! - `table = "name"` (required);
 //! - `audit`: the struct has Kwik's four `RecordInfoMixin` fields, set by the framework only;
+//! - `soft_delete`: the struct has `deleted_at` and `deleter_user_id`; `DELETE` sets them and every
+//!   other operation skips such rows (with `api(restore = "..")`: `POST /things/{id}/restore` and
+//!   the list's `include_deleted=true`, both needing that permission);
 //! - `crud = "Type"`: use your own `AutoCrud` implementation (a `Default` type; default: a
 //!   generated `<Name>Crud`). Its `base_query` scopes every generated endpoint;
 //! - `api(path = "/things/", list = .., get = .., create = .., update = .., delete = .., tag = "Name")`:

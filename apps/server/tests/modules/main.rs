@@ -10,4 +10,5 @@ mod listing;
 mod orders;
 mod projects;
 mod resources;
+mod soft_delete;
 mod transactions;

@@ -252,8 +252,14 @@ async fn customer_crud_round_trip() {
         (&json!("Ada L."), &json!("ada@lovelace.org"), &json!("7"))
     );
 
+    // Customers are soft-deletable: the deleted entity comes back with when and by whom.
     let deleted = ok(admin.delete(&format!("/customers/{customer_id}")).send().await).await;
-    assert_eq!(deleted, updated);
+    let me = ok(admin.get("/users/me").send().await).await;
+    assert!(deleted["deleted_at"].is_string(), "{deleted}");
+    assert_eq!(deleted["deleter_user_id"], me["id"]);
+    for field in ["id", "name", "email", "credit_limit", "creation_time", "creator_user_id"] {
+        assert_eq!(deleted[field], updated[field], "{field}");
+    }
     let missing = format!("Entity [customers] with id={customer_id} does not exist");
     assert_detail(admin.get(&format!("/customers/{customer_id}")).send().await, 404, &missing).await;
     assert_eq!(total(&list(&admin, "/customers/", &[]).await), 0);
@@ -547,7 +553,7 @@ async fn module_permissions_exist_and_the_admin_holds_them() {
     let listed: Vec<&str> = listed["data"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(listed, ["project_create", "project_delete", "project_read", "project_update"]);
     let customers = list(&admin, "/permissions/", &[("filter", "name:startswith:customers_")]).await;
-    assert_eq!(total(&customers), 4, "{customers}");
+    assert_eq!(total(&customers), 5, "{customers}");
 }
 
 #[tokio::test]
