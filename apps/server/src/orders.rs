@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use kwik_core::{Context, Error, Queries, Result};
 use kwik_crud::{AutoCrud, Condition, Decimal, Entity, Operation, Values, ids_in_scope, own_rows_unless};
-use kwik_http::{ApiResult, AppState, Auth, permission};
+use kwik_http::{ApiResult, AppState, Auth, Tagged, permission};
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Path};
 use sea_query::{Expr, ExprTrait, Query};
 
 use crate::customers::{Customer, CustomerCrud};
@@ -224,7 +224,7 @@ impl OrderActions {
         state: Data<&AppState>,
         auth: Auth<(OrderWrite, OrderConfirm)>,
         id: Path<i64>,
-    ) -> ApiResult<Json<Order>> {
+    ) -> ApiResult<Tagged<Order>> {
         let mut ctx = auth.write_scope(&state.db).await?;
         let order = OrderCrud.get_for_update(&mut ctx, id.0, Operation::Update).await?;
         if order.status != OrderStatus::Draft {
@@ -243,7 +243,7 @@ impl OrderActions {
         let values = Values::from(vec![("status", OrderStatus::Confirmed.into()), ("total", total.into())]);
         let confirmed = OrderCrud.set(&mut ctx, order.id, values).await?;
         ctx.commit().await?;
-        Ok(Json(confirmed))
+        Ok(Tagged::new(confirmed))
     }
 }
 

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use kwik_core::{Context, Error, Result};
 use kwik_crud::{AutoCrud, Operation, Values};
-use kwik_http::{ApiResult, AppState, Auth, permission};
+use kwik_http::{ApiResult, AppState, Auth, Tagged, permission};
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Path};
 
 /// A project. Archived projects are read-only.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
@@ -66,14 +66,14 @@ impl ProjectActions {
         state: Data<&AppState>,
         auth: Auth<ArchiveProject>,
         id: Path<i64>,
-    ) -> ApiResult<Json<Project>> {
+    ) -> ApiResult<Tagged<Project>> {
         let mut ctx = auth.write_scope(&state.db).await?;
         let mut project = ProjectCrud.get_for_update(&mut ctx, id.0, Operation::Update).await?;
         if !project.archived {
             project = ProjectCrud.set(&mut ctx, id.0, Values::from(vec![("archived", true.into())])).await?;
         }
         ctx.commit().await?;
-        Ok(Json(project))
+        Ok(Tagged::new(project))
     }
 }
 

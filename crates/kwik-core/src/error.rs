@@ -38,6 +38,10 @@ pub enum Error {
         /// The human-readable text, sent as `detail`.
         detail: String,
     },
+    /// 412: `If-Match` named a version of the entity that is no longer current (RFC 9110
+    /// §13.1.1): someone changed it since the client read it. Nothing was written.
+    #[error("The entity changed since it was read; read it again (If-Match)")]
+    PreconditionFailed,
     /// 403: the caller lacks a permission. Kwik's `AccessDeniedError` ("Not enough privileges").
     #[error("Not enough privileges")]
     AccessDenied,
@@ -177,6 +181,7 @@ impl Error {
             Self::DuplicatedEntity(_) | Self::Conflict(_) | Self::ForeignKey { .. } => 409,
             Self::Rule { status, .. } => *status,
             Self::AccessDenied | Self::Forbidden(_) => 403,
+            Self::PreconditionFailed => 412,
             Self::NotFound(_) => 404,
             Self::AuthenticationFailed | Self::NotAuthenticated => 401,
             Self::InactiveUser | Self::InvalidToken | Self::InvalidListQuery(_) | Self::BadRequest(_) => 400,
@@ -195,6 +200,7 @@ impl Error {
             Self::Conflict(_) | Self::ForeignKey { .. } => "conflict",
             Self::Rule { code, .. } => code,
             Self::AccessDenied => "access_denied",
+            Self::PreconditionFailed => "precondition_failed",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::AuthenticationFailed => "authentication_failed",

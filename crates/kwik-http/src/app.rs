@@ -360,11 +360,12 @@ fn cors(origins: &[String], allow_credentials: bool) -> Option<poem::middleware:
         // Only reachable with hand-built settings: `Settings::from_env` refuses it.
         tracing::error!("KWIK_BACKEND_CORS_ORIGINS=* with credentials: credentials are not allowed");
     }
-    // Browsers may read the request id (to report problems) and when to retry after a 429/503.
+    // Browsers may read the request id (to report problems), when to retry after a 429/503, and
+    // an entity's ETag (for If-Match).
     let cors = poem::middleware::Cors::new()
         .allow_credentials(allow_credentials && !any_origin)
         .max_age(600)
-        .expose_headers([crate::protection::REQUEST_ID, "retry-after"]);
+        .expose_headers([crate::protection::REQUEST_ID, "retry-after", "etag"]);
     Some(if any_origin { cors } else { cors.allow_origins(origins.iter().map(String::as_str)) })
 }
 

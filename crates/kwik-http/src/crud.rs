@@ -4,7 +4,7 @@
 //! applies to every generated endpoint.
 
 use kwik_core::{Context, Error};
-use kwik_crud::{AutoCrud, Entity, Values, exists_in};
+use kwik_crud::{AutoCrud, Entity, Operation, Values, exists_in};
 use kwik_listing::{Paginated, RawListQuery};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
@@ -12,6 +12,7 @@ use sea_query::{Expr, ExprTrait};
 
 use crate::auth::{CurrentUser, PermissionSet};
 use crate::error::ApiResult;
+use crate::etag::{Tagged, etag_of, if_match_admits};
 use crate::listing::list_spec;
 use crate::state::AppState;
 
@@ -85,11 +86,14 @@ pub async fn restore<C: AutoCrud>(
     state: &AppState,
     caller: &CurrentUser,
     id: i64,
-) -> ApiResult<Json<C::Entity>> {
+) -> ApiResult<Tagged<C::Entity>>
+where
+    C::Entity: ToJSON,
+{
     let mut ctx = caller.write_scope(&state.db).await?;
     let entity = crud.restore(&mut ctx, id).await?;
     ctx.commit().await?;
-    Ok(Json(entity))
+    Ok(Tagged::new(entity))
 }
 
 /// `GET /parents/{id}/things/`: the rows whose `parent_column` is `parent_id`, within the
@@ -130,11 +134,14 @@ pub async fn create<C: AutoCrud>(
     state: &AppState,
     caller: &CurrentUser,
     input: <C::Entity as Entity>::Create,
-) -> ApiResult<Json<C::Entity>> {
+) -> ApiResult<Tagged<C::Entity>>
+where
+    C::Entity: ToJSON,
+{
     let mut ctx = caller.write_scope(&state.db).await?;
     let entity = crud.create(&mut ctx, input).await?;
     ctx.commit().await?;
-    Ok(Json(entity))
+    Ok(Tagged::new(entity))
 }
 
 /// `POST /parents/{id}/things/`: creates a row whose `parent_column` is `parent_id` (set by the
@@ -150,7 +157,10 @@ pub async fn create_nested<C: AutoCrud, P: Entity>(
     parent_column: &'static str,
     parent_id: i64,
     input: <C::Entity as Entity>::Create,
-) -> ApiResult<Json<C::Entity>> {
+) -> ApiResult<Tagged<C::Entity>>
+where
+    C::Entity: ToJSON,
+{
     let mut ctx = caller.write_scope(&state.db).await?;
     if !exists_in::<P>(&mut ctx, parent_id).await? {
         return Err(Error::not_found(P::TABLE, parent_id).into());
@@ -159,46 +169,87 @@ pub async fn create_nested<C: AutoCrud, P: Entity>(
     preset.set(parent_column, parent_id);
     let entity = crud.create_with(&mut ctx, input, preset).await?;
     ctx.commit().await?;
-    Ok(Json(entity))
+    Ok(Tagged::new(entity))
 }
 
-/// `GET /things/{id}` within the caller's read scope.
+/// `GET /things/{id}` within the caller's read scope, with its `ETag`; 304 without a body when
+/// `if_none_match` names the current version.
 ///
 /// # Errors
 /// 404 (also outside the scope); database errors.
-pub async fn get<C: AutoCrud>(crud: &C, state: &AppState, caller: &CurrentUser, id: i64) -> ApiResult<Json<C::Entity>> {
-    Ok(Json(crud.get_if_exist(&mut caller.read_scope(&state.db), id).await?))
+pub async fn get<C: AutoCrud>(
+    crud: &C,
+    state: &AppState,
+    caller: &CurrentUser,
+    id: i64,
+    if_none_match: Option<&str>,
+) -> ApiResult<Tagged<C::Entity>>
+where
+    C::Entity: ToJSON,
+{
+    let entity = crud.get_if_exist(&mut caller.read_scope(&state.db), id).await?;
+    Ok(Tagged::unless_current(entity, if_none_match))
 }
 
-/// `PUT /things/{id}` within the caller's update scope.
+/// With `If-Match`: locks the current row within the scope for `op` and refuses (412) when its
+/// `ETag` is not one the client named, before anything is written.
+async fn check_if_match<C: AutoCrud>(
+    crud: &C,
+    ctx: &mut kwik_core::Context,
+    id: i64,
+    op: Operation,
+    if_match: Option<&str>,
+) -> kwik_core::Result<()>
+where
+    C::Entity: ToJSON,
+{
+    let Some(header) = if_match else { return Ok(()) };
+    let current = crud.get_for_update(ctx, id, op).await?;
+    if if_match_admits(header, &etag_of(&current)) { Ok(()) } else { Err(Error::PreconditionFailed) }
+}
+
+/// `PUT /things/{id}` within the caller's update scope. With `If-Match`, a 412 when the entity
+/// changed since the client read it (checked on the locked row, so two clients holding the same
+/// version cannot both write).
 ///
 /// # Errors
-/// 404, 409, 422; hook errors; database errors.
+/// 404, 409, 412, 422; hook errors; database errors.
 pub async fn update<C: AutoCrud>(
     crud: &C,
     state: &AppState,
     caller: &CurrentUser,
     id: i64,
     input: <C::Entity as Entity>::Update,
-) -> ApiResult<Json<C::Entity>> {
+    if_match: Option<&str>,
+) -> ApiResult<Tagged<C::Entity>>
+where
+    C::Entity: ToJSON,
+{
     let mut ctx = caller.write_scope(&state.db).await?;
+    check_if_match(crud, &mut ctx, id, Operation::Update, if_match).await?;
     let entity = crud.update(&mut ctx, id, input).await?;
     ctx.commit().await?;
-    Ok(Json(entity))
+    Ok(Tagged::new(entity))
 }
 
-/// `DELETE /things/{id}` within the caller's delete scope.
+/// `DELETE /things/{id}` within the caller's delete scope; with `If-Match`, 412 when the entity
+/// changed since the client read it.
 ///
 /// # Errors
-/// 404, 409 (still referenced); hook errors; database errors.
+/// 404, 409 (still referenced), 412; hook errors; database errors.
 pub async fn delete<C: AutoCrud>(
     crud: &C,
     state: &AppState,
     caller: &CurrentUser,
     id: i64,
-) -> ApiResult<Json<C::Entity>> {
+    if_match: Option<&str>,
+) -> ApiResult<Tagged<C::Entity>>
+where
+    C::Entity: ToJSON,
+{
     let mut ctx: Context = caller.write_scope(&state.db).await?;
+    check_if_match(crud, &mut ctx, id, Operation::Delete, if_match).await?;
     let entity = crud.delete(&mut ctx, id).await?;
     ctx.commit().await?;
-    Ok(Json(entity))
+    Ok(Tagged::new(entity))
 }

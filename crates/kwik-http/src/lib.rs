@@ -41,6 +41,7 @@ mod body;
 pub mod builtin;
 pub mod crud;
 mod error;
+mod etag;
 pub mod lax;
 mod list_params;
 mod listing;
@@ -57,6 +58,7 @@ pub use app::{App, StartupHook, local_addr, shutdown_signal};
 pub use auth::{ApiKeyHeader, Auth, BearerToken, Credentials, CurrentUser, PermissionSet};
 pub use body::{FormBody, JsonBody, Rules, Validate, is_secret_field, parse_json, parse_value};
 pub use error::{ApiError, ApiResult, error_response, render};
+pub use etag::{Tagged, etag_of, if_match_admits, if_none_match_names};
 pub use list_params::{
     DOCUMENTED_MAX_FILTERS, DOCUMENTED_MAX_LIMIT, FILTER_OPERATORS, ListFilters, ListLimit, ListSkip, ListSorting,
 };

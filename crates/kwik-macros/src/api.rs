@@ -123,7 +123,7 @@ pub fn expand_api(
                 state: ::poem::web::Data<&::kwik_http::AppState>,
                 auth: ::kwik_http::Auth<#module::Restore>,
                 id: ::poem_openapi::param::Path<i64>,
-            ) -> ::kwik_http::ApiResult<::poem_openapi::payload::Json<#name>> {
+            ) -> ::kwik_http::ApiResult<::kwik_http::Tagged<#name>> {
                 ::kwik_http::crud::restore(#crud_value, &state, &auth, id.0).await
             }
         });
@@ -182,7 +182,7 @@ pub fn expand_api(
                 state: ::poem::web::Data<&::kwik_http::AppState>,
                 auth: ::kwik_http::Auth<#module::Create>,
                 body: ::kwik_http::JsonBody<#create_ident>,
-            ) -> ::kwik_http::ApiResult<::poem_openapi::payload::Json<#name>> {
+            ) -> ::kwik_http::ApiResult<::kwik_http::Tagged<#name>> {
                 ::kwik_http::crud::create(#crud_value, &state, &auth, body.0).await
             }
         });
@@ -198,8 +198,11 @@ pub fn expand_api(
                 state: ::poem::web::Data<&::kwik_http::AppState>,
                 auth: ::kwik_http::Auth<#module::Get>,
                 id: ::poem_openapi::param::Path<i64>,
-            ) -> ::kwik_http::ApiResult<::poem_openapi::payload::Json<#name>> {
-                ::kwik_http::crud::get(#crud_value, &state, &auth, id.0).await
+                /// An `ETag` of this entity: 304 without a body when it is still current.
+                #[oai(name = "If-None-Match")]
+                if_none_match: ::poem_openapi::param::Header<::std::option::Option<String>>,
+            ) -> ::kwik_http::ApiResult<::kwik_http::Tagged<#name>> {
+                ::kwik_http::crud::get(#crud_value, &state, &auth, id.0, if_none_match.0.as_deref()).await
             }
         });
     }
@@ -217,9 +220,12 @@ pub fn expand_api(
                 state: ::poem::web::Data<&::kwik_http::AppState>,
                 auth: ::kwik_http::Auth<#module::Update>,
                 id: ::poem_openapi::param::Path<i64>,
+                /// The `ETag` the client read: 412 when the entity changed since (nothing is written).
+                #[oai(name = "If-Match")]
+                if_match: ::poem_openapi::param::Header<::std::option::Option<String>>,
                 body: ::kwik_http::JsonBody<#update_ident>,
-            ) -> ::kwik_http::ApiResult<::poem_openapi::payload::Json<#name>> {
-                ::kwik_http::crud::update(#crud_value, &state, &auth, id.0, body.0).await
+            ) -> ::kwik_http::ApiResult<::kwik_http::Tagged<#name>> {
+                ::kwik_http::crud::update(#crud_value, &state, &auth, id.0, body.0, if_match.0.as_deref()).await
             }
         });
     }
@@ -238,8 +244,11 @@ pub fn expand_api(
                 state: ::poem::web::Data<&::kwik_http::AppState>,
                 auth: ::kwik_http::Auth<#module::Delete>,
                 id: ::poem_openapi::param::Path<i64>,
-            ) -> ::kwik_http::ApiResult<::poem_openapi::payload::Json<#name>> {
-                ::kwik_http::crud::delete(#crud_value, &state, &auth, id.0).await
+                /// The `ETag` the client read: 412 when the entity changed since (nothing is deleted).
+                #[oai(name = "If-Match")]
+                if_match: ::poem_openapi::param::Header<::std::option::Option<String>>,
+            ) -> ::kwik_http::ApiResult<::kwik_http::Tagged<#name>> {
+                ::kwik_http::crud::delete(#crud_value, &state, &auth, id.0, if_match.0.as_deref()).await
             }
         });
     }
@@ -302,7 +311,7 @@ pub fn expand_api(
                     /// The parent row's id.
                     id: ::poem_openapi::param::Path<i64>,
                     body: ::kwik_http::JsonBody<#body_ty>,
-                ) -> ::kwik_http::ApiResult<::poem_openapi::payload::Json<#name>> {
+                ) -> ::kwik_http::ApiResult<::kwik_http::Tagged<#name>> {
                     ::kwik_http::crud::create_nested::<_, #target>(#crud_value, &state, &auth, #column, id.0, #convert).await
                 }
             });

@@ -6,6 +6,7 @@
 
 mod common;
 mod customers;
+mod etag;
 mod listing;
 mod orders;
 mod projects;

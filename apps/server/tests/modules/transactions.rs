@@ -6,13 +6,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use kwik_core::{Context, Error, Result};
 use kwik_crud::AutoCrud;
-use kwik_http::{ApiResult, AppState, Auth, JsonBody, Module};
+use kwik_http::{ApiResult, AppState, Auth, JsonBody, Module, Tagged};
 use kwik_server::projects::{Project, ProjectCreate, ProjectCrud, ProjectUpdate};
 use kwik_testing::{TestApp, assert_detail};
 use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use serde_json::json;
 
@@ -85,7 +84,7 @@ impl FailingApi {
         state: Data<&AppState>,
         auth: Auth<WriteProjects>,
         body: JsonBody<ProjectCreate>,
-    ) -> ApiResult<Json<Project>> {
+    ) -> ApiResult<Tagged<Project>> {
         kwik_http::crud::create(&self.crud, &state, &auth, body.0).await
     }
 
@@ -97,8 +96,8 @@ impl FailingApi {
         auth: Auth<WriteProjects>,
         id: Path<i64>,
         body: JsonBody<ProjectUpdate>,
-    ) -> ApiResult<Json<Project>> {
-        kwik_http::crud::update(&self.crud, &state, &auth, id.0, body.0).await
+    ) -> ApiResult<Tagged<Project>> {
+        kwik_http::crud::update(&self.crud, &state, &auth, id.0, body.0, None).await
     }
 
     /// Delete, then fail.
@@ -108,8 +107,8 @@ impl FailingApi {
         state: Data<&AppState>,
         auth: Auth<WriteProjects>,
         id: Path<i64>,
-    ) -> ApiResult<Json<Project>> {
-        kwik_http::crud::delete(&self.crud, &state, &auth, id.0).await
+    ) -> ApiResult<Tagged<Project>> {
+        kwik_http::crud::delete(&self.crud, &state, &auth, id.0, None).await
     }
 }
 
