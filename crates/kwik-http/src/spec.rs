@@ -9,6 +9,10 @@
 //!   `null`, and OpenAPI 3.0 needs `nullable` to say so (poem-openapi only emits it on request,
 //!   field by field, so generated clients rejected real responses).
 //!
+//! - an operation with an `If-Match` header parameter documents its 412, one with
+//!   `If-None-Match` its 304 (the responses shared by every operation are declared once, on
+//!   `ApiError` and `Tagged`; these belong to a few).
+//!
 //! The document keeps poem-openapi's key order (the tree below is order-preserving).
 
 use std::fmt;
@@ -22,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) fn finish(raw: &str) -> String {
     let Ok(mut doc) = serde_json::from_str::<Node>(raw) else { return raw.to_owned() };
     add_empty_oauth_scopes(&mut doc);
+    document_precondition_failed(&mut doc);
     if let Some(schemas) = doc.get_mut("components").and_then(|c| c.get_mut("schemas")) {
         for (_, schema) in schemas.entries_mut() {
             mark_optional_properties_nullable(schema);
@@ -48,6 +53,55 @@ fn add_empty_oauth_scopes(doc: &mut Node) {
                 && let Node::Object(entries) = flow
             {
                 entries.push(("scopes".to_owned(), Node::Object(Vec::new())));
+            }
+        }
+    }
+}
+
+fn document_precondition_failed(doc: &mut Node) {
+    let text = |s: &str| Node::String(s.to_owned());
+    let Some(paths) = doc.get_mut("paths") else { return };
+    for (_, path) in paths.entries_mut() {
+        for (_, operation) in path.entries_mut() {
+            let takes = |header: &str| match operation.get("parameters") {
+                Some(Node::Array(parameters)) => parameters.iter().any(|p| {
+                    p.get("in").and_then(Node::as_str) == Some("header")
+                        && p.get("name").and_then(Node::as_str) == Some(header)
+                }),
+                _ => false,
+            };
+            let (if_match, if_none_match) = (takes("If-Match"), takes("If-None-Match"));
+            let Some(Node::Object(responses)) = operation.get_mut("responses") else { continue };
+            if if_match && !responses.iter().any(|(status, _)| status == "412") {
+                let schema = Node::Object(vec![("$ref".to_owned(), text("#/components/schemas/KwikError"))]);
+                let json = Node::Object(vec![("schema".to_owned(), schema)]);
+                responses.push((
+                    "412".to_owned(),
+                    Node::Object(vec![
+                        (
+                            "description".to_owned(),
+                            text("Precondition failed: the entity changed since the If-Match version"),
+                        ),
+                        ("content".to_owned(), Node::Object(vec![("application/json".to_owned(), json)])),
+                    ]),
+                ));
+            }
+            if if_none_match && !responses.iter().any(|(status, _)| status == "304") {
+                let etag = Node::Object(vec![
+                    ("description".to_owned(), text("The entity's current version.")),
+                    ("required".to_owned(), Node::Bool(true)),
+                    ("schema".to_owned(), Node::Object(vec![("type".to_owned(), text("string"))])),
+                ]);
+                responses.push((
+                    "304".to_owned(),
+                    Node::Object(vec![
+                        (
+                            "description".to_owned(),
+                            text("Not Modified: the entity still has the If-None-Match version"),
+                        ),
+                        ("headers".to_owned(), Node::Object(vec![("ETag".to_owned(), etag)])),
+                    ]),
+                ));
             }
         }
     }
