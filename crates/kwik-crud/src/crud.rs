@@ -51,9 +51,16 @@ fn by_id<E: Entity>(id: i64) -> Expr {
     Expr::col((E::TABLE, E::PRIMARY_KEY)).eq(id)
 }
 
-/// Restricts a statement with a base-query condition (nothing when it is empty).
+/// Whether a condition restricts nothing: exactly the empty `Condition::all()`. An empty
+/// `Condition::any()` is FALSE (no row: a user in no team sees nothing), and a negated empty
+/// `all()` too, so only this one may be left out of a statement.
+fn unrestricted(scope: &Condition) -> bool {
+    *scope == Condition::all()
+}
+
+/// Restricts a statement with a base-query condition (nothing when it restricts nothing).
 fn restrict(select: &mut SelectStatement, scope: &Condition) {
-    if !scope.is_empty() {
+    if !unrestricted(scope) {
         select.and_where(Expr::from(scope.clone()));
     }
 }
@@ -87,9 +94,10 @@ fn scope_of<C: AutoCrud + ?Sized>(crud: &C, ctx: &Context, op: Operation, delete
 const DELETED_AT: &str = "deleted_at";
 const DELETER: &str = "deleter_user_id";
 
-/// `a AND b`, leaving out empty conditions (an `any` condition stays one operand).
+/// `a AND b`, leaving out conditions that restrict nothing (an `any` condition, even an empty
+/// one, stays one operand).
 fn both(a: Condition, b: Condition) -> Condition {
-    match (a.is_empty(), b.is_empty()) {
+    match (unrestricted(&a), unrestricted(&b)) {
         (true, _) => b,
         (_, true) => a,
         _ => Condition::all().add(a).add(b),
@@ -97,17 +105,30 @@ fn both(a: Condition, b: Condition) -> Condition {
 }
 
 /// Whether a row of `E` with this id exists within the scope's read access (`E::Crud`'s base
-/// query). What [`Reference::exists`] points to. It takes no row lock: a hook that goes on to
-/// lock the same row `FOR UPDATE` (an order line locking its order) would otherwise upgrade a
-/// shared lock that a concurrent request holds too, and the two would deadlock on PostgreSQL.
-/// The database's foreign key still guards the insert itself: a target deleted in between makes
-/// it a 409.
+/// query). What [`Reference::exists`] points to.
+///
+/// Locking: on PostgreSQL a soft-deletable target is locked `FOR KEY SHARE` in write scopes, so a
+/// concurrent soft delete either finishes first (and the row is then missing here) or waits for
+/// this scope: no live row can end up referencing a deleted one (the foreign key cannot see
+/// `deleted_at`). Other targets are not locked: a hook that goes on to lock the same row `FOR
+/// UPDATE` (an order line locking its order) would otherwise upgrade a shared lock a concurrent
+/// request also holds, and the two would deadlock; the database's foreign key still guards the
+/// insert (a target deleted in between makes it a 409).
 pub fn exists_in<E: Entity>(ctx: &mut Context, id: i64) -> ScopeFuture<'_, bool> {
+    exists_for::<E>(ctx, id, Operation::Read)
+}
+
+/// [`exists_in`] within the scope's access `op` (a nested create checks its parent for
+/// [`Operation::Update`]: adding a child changes the parent).
+pub fn exists_for<E: Entity>(ctx: &mut Context, id: i64, op: Operation) -> ScopeFuture<'_, bool> {
     Box::pin(async move {
-        let scope = scope_of(&E::Crud::default(), ctx, Operation::Read, Deleted::Hide)?;
+        let scope = scope_of(&E::Crud::default(), ctx, op, Deleted::Hide)?;
         let mut query =
             Query::select().expr(Expr::val(1_i64)).from(E::TABLE).and_where(by_id::<E>(id)).limit(1).to_owned();
         restrict(&mut query, &scope);
+        if E::SOFT_DELETE && ctx.backend() == Backend::Postgres && ctx.tx.is_transaction() {
+            query.lock(LockType::KeyShare);
+        }
         Ok(ctx.tx.fetch_optional::<(i64,), _>(&query).await?.is_some())
     })
 }
@@ -499,12 +520,14 @@ pub trait AutoCrud: Send + Sync + 'static {
     }
 
     /// Brings a soft-deleted row back (`POST /things/{id}/restore`): clears `deleted_at` and
-    /// `deleter_user_id` within the delete scope, touching the audit fields. A live row is
-    /// returned as it is; a unique value taken meanwhile by another row is a 409 (the partial
-    /// unique indexes of soft-deletable tables only cover live rows). Runs no hooks.
+    /// `deleter_user_id` within the delete scope, touching the audit fields. A unique value taken
+    /// meanwhile by another row is a 409 (the partial unique indexes of soft-deletable tables only
+    /// cover live rows). A live row is a 409 `not_deleted` without its content: the restore
+    /// permission alone must not read live rows. Runs no hooks.
     ///
     /// # Errors
-    /// [`Error::NotFound`] (also outside the scope); [`Error::DuplicatedEntity`]; database errors.
+    /// [`Error::NotFound`] (also outside the scope); [`Error::Rule`] `not_deleted`;
+    /// [`Error::DuplicatedEntity`]; database errors.
     fn restore(&self, ctx: &mut Context, id: i64) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
             if !<Self::Entity as Entity>::SOFT_DELETE {
@@ -512,9 +535,14 @@ pub trait AutoCrud: Send + Sync + 'static {
             }
             let mut values = Values::new();
             values.set(DELETED_AT, Value::ChronoDateTimeUtc(None)).set(DELETER, Option::<i64>::None);
-            match write_in(self, ctx, id, values, Operation::Delete, Deleted::Only).await? {
-                Some(restored) => Ok(restored),
-                None => self.get_if_exist(ctx, id).await,
+            if let Some(restored) = write_in(self, ctx, id, values, Operation::Delete, Deleted::Only).await? {
+                return Ok(restored);
+            }
+            let table = <Self::Entity as Entity>::TABLE;
+            if exists_for::<Self::Entity>(ctx, id, Operation::Delete).await? {
+                Err(Error::rule("not_deleted", format!("Entity [{table}] with id={id} is not deleted")))
+            } else {
+                Err(Error::not_found(table, id))
             }
         }
     }
@@ -600,7 +628,7 @@ async fn write_in<C: AutoCrud + ?Sized>(
     }
     let scope = scope_of(crud, ctx, op, deleted)?;
     let mut update = Query::update().table(table).and_where(by_id::<C::Entity>(id)).to_owned();
-    if !scope.is_empty() {
+    if !unrestricted(&scope) {
         update.and_where(Expr::from(scope));
     }
     for (column, value) in values.into_pairs() {

@@ -4,7 +4,7 @@
 //! applies to every generated endpoint.
 
 use kwik_core::{Context, Error};
-use kwik_crud::{AutoCrud, Entity, Operation, Values, exists_in};
+use kwik_crud::{AutoCrud, Entity, Operation, Values, exists_for, exists_in};
 use kwik_listing::{Paginated, RawListQuery};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
@@ -146,7 +146,7 @@ where
 
 /// `POST /parents/{id}/things/`: creates a row whose `parent_column` is `parent_id` (set by the
 /// server, visible to the resource's `before_create` hook); 404 when the parent is unknown or
-/// outside the caller's read scope of `P`.
+/// outside the caller's *update* scope of `P` (adding a child changes the parent).
 ///
 /// # Errors
 /// 404; as [`create`].
@@ -162,7 +162,7 @@ where
     C::Entity: ToJSON,
 {
     let mut ctx = caller.write_scope(&state.db).await?;
-    if !exists_in::<P>(&mut ctx, parent_id).await? {
+    if !exists_for::<P>(&mut ctx, parent_id, Operation::Update).await? {
         return Err(Error::not_found(P::TABLE, parent_id).into());
     }
     let mut preset = Values::new();

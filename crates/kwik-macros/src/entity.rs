@@ -130,7 +130,8 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
         let hidden = field.attrs.iter().any(|a| {
-            a.path().is_ident("oai") && a.meta.require_list().is_ok_and(|l| l.tokens.to_string().trim() == "skip")
+            a.path().is_ident("oai")
+                && a.meta.require_list().is_ok_and(|l| l.tokens.to_string().split(',').any(|t| t.trim() == "skip"))
         });
         if hidden && (args.sortable || args.filterable) {
             return Err(syn::Error::new_spanned(

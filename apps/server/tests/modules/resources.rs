@@ -15,7 +15,7 @@ use crate::common::{app, create_project, id, list, ok, sent, total};
 /// A resource with a write-only field: `pin` is stored and can be set, never sent back.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
 #[rustfmt::skip::attributes(kwik)]
-#[kwik(table = "vaults", api(path = "/vaults/", get = "vault_read | vault_admin", create = "vault_admin"))]
+#[kwik(table = "vaults", crud = "VaultCrud", api(path = "/vaults/", get = "vault_read | vault_admin", list = "vault_read | vault_admin", create = "vault_admin"))]
 pub struct Vault {
     #[kwik(primary_key)]
     pub id: i64,
@@ -29,6 +29,29 @@ pub struct Vault {
     pub pin: String,
 }
 
+/// Vaults are visible to their admins, and to readers only when they hold a (test-only) key
+/// permission: the base query of a reader without one is an empty `Condition::any()`, which must
+/// mean "no rows", never "every row".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VaultCrud;
+
+impl kwik_crud::AutoCrud for VaultCrud {
+    type Entity = Vault;
+
+    fn base_query(&self, ctx: &kwik_core::Context, _: kwik_crud::Operation) -> kwik_core::Result<kwik_crud::Condition> {
+        if ctx.has_permission("vault_admin") {
+            return Ok(kwik_crud::Condition::all());
+        }
+        let mut any = kwik_crud::Condition::any();
+        for (name, id) in [("vault_key_1", 1_i64), ("vault_key_2", 2)] {
+            if ctx.has_permission(name) {
+                any = any.add(sea_query::ExprTrait::eq(sea_query::Expr::col(("vaults", "id")), id));
+            }
+        }
+        Ok(any)
+    }
+}
+
 struct Vaults;
 
 impl Module for Vaults {
@@ -40,7 +63,7 @@ impl Module for Vaults {
         VaultApi
     }
     fn permissions(&self) -> &'static [&'static str] {
-        &["vault_read", "vault_admin"]
+        &["vault_read", "vault_admin", "vault_key_1"]
     }
 }
 
@@ -99,7 +122,7 @@ async fn only_the_endpoints_named_exist_each_with_its_own_alternatives() {
     let vault = ok(admin.post("/vaults/").body_json(&json!({"name": "main", "pin": "1234"})).send().await).await;
     let item = format!("/vaults/{}", id(&vault));
     for (method, path, allow) in
-        [("PUT", item.as_str(), "GET"), ("DELETE", item.as_str(), "GET"), ("GET", "/vaults/", "POST")]
+        [("PUT", item.as_str(), "GET"), ("DELETE", item.as_str(), "GET"), ("DELETE", "/vaults/", "GET, POST")]
     {
         let response = crate::common::call(&admin, method, path, Some(&json!({"name": "x"}))).await;
         assert_eq!(response.0.status().as_u16(), 405, "{method} {path}");
@@ -114,9 +137,16 @@ async fn only_the_endpoints_named_exist_each_with_its_own_alternatives() {
         .user("other", &["other"])
         .build(&app)
         .await;
-    for who in ["reader", "keeper"] {
-        ok(app.as_user(world.user(who)).get(&item).send().await).await;
-    }
+    ok(app.as_user(world.user("keeper")).get(&item).send().await).await;
+    // A reader holding no key: the empty `any` restricts to nothing, everywhere.
+    let (status, _) = sent(app.as_user(world.user("reader")).get(&item).send().await).await;
+    assert_eq!(status, 404, "an empty Condition::any() is no rows");
+    let page = list(&app.as_user(world.user("reader")), "/vaults/", &[]).await;
+    assert_eq!((total(&page), page["data"].as_array().map(Vec::len)), (0, Some(0)));
+    // With the key of vault 1, that one.
+    let keyed =
+        Scenario::new().role("keyed", &["vault_read", "vault_key_1"]).user("keyed", &["keyed"]).build(&app).await;
+    ok(app.as_user(keyed.user("keyed")).get(&item).send().await).await;
     let (status, body) = sent(app.as_user(world.user("other")).get(&item).send().await).await;
     assert_eq!((status, &body["detail"]), (403, &json!("Not enough privileges")));
     let (status, _) = sent(
@@ -131,7 +161,7 @@ async fn only_the_endpoints_named_exist_each_with_its_own_alternatives() {
 }
 
 #[tokio::test]
-#[should_panic(expected = "declares operations the app already has: POST /vaults/, GET /vaults/{}")]
+#[should_panic(expected = "declares operations the app already has: GET /vaults/, POST /vaults/, GET /vaults/{}")]
 async fn two_operations_on_one_method_and_path_are_refused_at_start_up() {
     struct Again;
     impl Module for Again {
