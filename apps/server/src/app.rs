@@ -96,6 +96,26 @@ pub async fn seed(settings: Settings) -> Result<(), String> {
     Ok(())
 }
 
+/// `prune-audit-log`: migrate, then delete the audit-log entries older than
+/// `KWIK_AUDIT_LOG_RETENTION_DAYS` (none when it is unset: entries are kept forever).
+///
+/// # Errors
+/// Start-up fails or a database error.
+pub async fn prune_audit_log(settings: Settings) -> Result<(), String> {
+    let Some(days) = settings.audit_log_retention_days else {
+        tracing::info!("KWIK_AUDIT_LOG_RETENTION_DAYS is not set: audit-log entries are kept forever");
+        return Ok(());
+    };
+    let app = open(settings).await?;
+    app.prepare().await.map_err(|e| format!("migration failed: {e}"))?;
+    let cutoff = kwik_core::now() - chrono::Duration::days(i64::from(days.get()));
+    let mut db = app.state().db.clone();
+    let deleted = kwik_rbac::audit_log::prune(&mut db, cutoff).await.map_err(|e| e.to_string())?;
+    app.state().db.close().await;
+    tracing::info!(deleted, %cutoff, "audit log pruned");
+    Ok(())
+}
+
 /// `openapi`: print the spec without touching a real database.
 ///
 /// # Errors

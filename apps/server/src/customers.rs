@@ -8,7 +8,7 @@ use poem_openapi::Object;
 /// A customer.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
 #[rustfmt::skip::attributes(kwik)]
-#[kwik(table = "customers", audit, soft_delete,
+#[kwik(table = "customers", audit, soft_delete, audit_log,
     api(path = "/customers/", read = "customers_read", create = "customers_create", update = "customers_update",
         delete = "customers_delete", restore = "customers_restore"))]
 pub struct Customer {

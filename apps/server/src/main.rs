@@ -35,6 +35,8 @@ enum Command {
     Openapi,
     /// Load demo data (a few thousand projects and customers); safe to run twice.
     Seed,
+    /// Delete audit-log entries older than KWIK_AUDIT_LOG_RETENTION_DAYS (nothing when unset).
+    PruneAuditLog,
     /// Create (or repair) an administrator: active, in the `admin` role, with this password.
     CreateSuperuser {
         /// The administrator's email.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
             Command::Migrate => app::migrate(settings).await,
             Command::Openapi => app::print_openapi(settings).await,
             Command::Seed => app::seed(settings).await,
+            Command::PruneAuditLog => app::prune_audit_log(settings).await,
             Command::CreateSuperuser { email, password } => app::create_superuser(settings, &email, &password).await,
         }
     });

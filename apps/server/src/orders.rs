@@ -14,7 +14,7 @@ use crate::customers::{Customer, CustomerCrud};
 /// A product on sale.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
 #[rustfmt::skip::attributes(kwik)]
-#[kwik(table = "products", audit,
+#[kwik(table = "products", audit, audit_log,
     api(path = "/products/", read = "product_read", create = "product_manage", update = "product_manage", delete = "product_manage"))]
 pub struct Product {
     #[kwik(primary_key)]
@@ -69,7 +69,7 @@ fn not_confirmed(status: &OrderStatus) -> Result<(), String> {
 /// only those they created (likewise `order_update[_own]`, `order_delete[_own]`).
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
 #[rustfmt::skip::attributes(kwik)]
-#[kwik(table = "orders", audit, crud = "OrderCrud",
+#[kwik(table = "orders", audit, audit_log, crud = "OrderCrud",
     api(path = "/orders/", read = "order_read | order_read_own", create = "order_create",
         update = "order_update | order_update_own", delete = "order_delete | order_delete_own"))]
 pub struct Order {
@@ -129,7 +129,7 @@ fn still_draft(order: &Order) -> Result<()> {
 /// A line of an order: a quantity of a product at the product's price when it was added.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
 #[rustfmt::skip::attributes(kwik)]
-#[kwik(table = "order_lines", audit, crud = "OrderLineCrud",
+#[kwik(table = "order_lines", audit, audit_log, crud = "OrderLineCrud",
     api(path = "/order-lines/", get = "order_read | order_read_own", delete = "order_update | order_update_own"))]
 pub struct OrderLine {
     #[kwik(primary_key)]
@@ -163,6 +163,17 @@ impl AutoCrud for OrderLineCrud {
     fn base_query(&self, ctx: &Context, op: Operation) -> Result<Condition> {
         let orders = ids_in_scope::<Order>(ctx, op.choose(Operation::Read, Operation::Update, Operation::Update))?;
         Ok(Condition::all().add(Expr::col((OrderLine::TABLE, "order_id")).in_subquery(orders)))
+    }
+
+    /// The order before the line: an order's delete locks the order, then (cascading) its lines.
+    async fn lock_first(&self, ctx: &mut Context, id: i64, _: Operation) -> Result<()> {
+        let query =
+            Query::select().column("order_id").from(OrderLine::TABLE).and_where(Expr::col("id").eq(id)).to_owned();
+        let Some((order_id,)) = ctx.tx.fetch_optional::<(i64,), _>(&query).await? else { return Ok(()) };
+        match OrderCrud.get_for_update(ctx, order_id, Operation::Update).await {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 
     async fn before_create(&self, ctx: &mut Context, input: &mut OrderLineCreate, values: &mut Values) -> Result<()> {
@@ -241,7 +252,7 @@ impl OrderActions {
             );
         }
         let values = Values::from(vec![("status", OrderStatus::Confirmed.into()), ("total", total.into())]);
-        let confirmed = OrderCrud.set(&mut ctx, order.id, values).await?;
+        let confirmed = OrderCrud.act(&mut ctx, order.id, "confirm", values).await?;
         ctx.commit().await?;
         Ok(Tagged::new(confirmed))
     }

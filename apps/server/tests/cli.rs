@@ -211,6 +211,66 @@ async fn migrate_command_prepares_the_database() {
     db.close().await;
 }
 
+/// `prune-audit-log` deletes the entries older than `KWIK_AUDIT_LOG_RETENTION_DAYS`, and none
+/// without the setting.
+#[tokio::test]
+async fn prune_audit_log_keeps_what_the_retention_setting_says() {
+    use kwik_core::Queries;
+    use sea_query::{Expr, ExprTrait, Query};
+    let database = TestDatabase::new().await;
+    let run = |vars: &[(&str, &str)]| {
+        Command::new(BIN)
+            .env_clear()
+            .env("KWIK_DATABASE_URL", database.url())
+            .envs(vars.iter().copied())
+            .arg("prune-audit-log")
+            .output()
+            .expect("run")
+    };
+    let output =
+        Command::new(BIN).env_clear().env("KWIK_DATABASE_URL", database.url()).arg("migrate").output().expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut db = database.connect().await;
+    let now = kwik_core::now();
+    for (action, age_days) in [("old", 40), ("recent", 20), ("today", 0)] {
+        let mut insert =
+            Query::insert().into_table("audit_log").columns(["created_at", "action", "resource", "changes"]).to_owned();
+        let changes = match db.backend() {
+            kwik_core::Backend::Postgres => sea_query::Value::Json(Some(Box::new(serde_json::json!({})))),
+            kwik_core::Backend::Sqlite => sea_query::Value::from("{}"),
+        };
+        insert
+            .values([
+                Expr::val(now - chrono::Duration::days(age_days)),
+                Expr::val(action),
+                Expr::val("prune_test"),
+                Expr::val(changes),
+            ])
+            .unwrap();
+        db.execute(&insert).await.expect("insert entry");
+    }
+    let remaining = |db: kwik_core::Db| async move {
+        let query = Query::select()
+            .column("action")
+            .from("audit_log")
+            .and_where(Expr::col("resource").eq("prune_test"))
+            .order_by("id", sea_query::Order::Asc)
+            .to_owned();
+        let rows: Vec<(String,)> = db.clone().fetch_all(&query).await.expect("entries");
+        rows.into_iter().map(|(action,)| action).collect::<Vec<_>>()
+    };
+
+    let output = run(&[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(remaining(db.clone()).await, ["old", "recent", "today"], "unset: kept forever");
+    let output = run(&[("KWIK_AUDIT_LOG_RETENTION_DAYS", "30")]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(remaining(db.clone()).await, ["recent", "today"]);
+    let output = run(&[("KWIK_AUDIT_LOG_RETENTION_DAYS", "-1")]);
+    assert_eq!(output.status.code(), Some(2), "a bad setting is refused");
+    db.close().await;
+}
+
 #[test]
 fn openapi_command_prints_the_spec() {
     let output = Command::new(BIN).env_clear().arg("openapi").output().expect("run openapi");

@@ -46,6 +46,8 @@ pub struct Context {
     pub user_id: Option<i64>,
     /// The authenticated principal, when the scope was opened for one.
     pub principal: Option<Principal>,
+    /// The request's id (`X-Request-Id`), recorded in audit-log entries; `None` outside requests.
+    pub request_id: Option<Arc<str>>,
 }
 
 impl Context {
@@ -55,7 +57,7 @@ impl Context {
     /// # Errors
     /// [`Error::Unavailable`](crate::Error::Unavailable) when no connection is free in time.
     pub async fn begin(db: &Db, user_id: Option<i64>) -> Result<Self> {
-        Ok(Self { tx: db.begin_write().await?, user_id, principal: None })
+        Ok(Self { tx: db.begin_write().await?, user_id, principal: None, request_id: None })
     }
 
     /// Opens a write transaction on `db` for `principal` (on SQLite it takes the write lock up
@@ -64,7 +66,12 @@ impl Context {
     /// # Errors
     /// [`Error::Unavailable`](crate::Error::Unavailable) when no connection is free in time.
     pub async fn write(db: &Db, principal: Principal) -> Result<Self> {
-        Ok(Self { tx: db.begin_write().await?, user_id: Some(principal.user_id), principal: Some(principal) })
+        Ok(Self {
+            tx: db.begin_write().await?,
+            user_id: Some(principal.user_id),
+            principal: Some(principal),
+            request_id: None,
+        })
     }
 
     /// A read scope for `principal`: no transaction, each statement on a pooled connection and
@@ -72,13 +79,18 @@ impl Context {
     /// and page included), so each answer is consistent; a nested list checks its parent in a
     /// statement of its own first.
     pub fn read(db: &Db, principal: Principal) -> Self {
-        Self { tx: Tx::Autocommit(db.clone()), user_id: Some(principal.user_id), principal: Some(principal) }
+        Self {
+            tx: Tx::Autocommit(db.clone()),
+            user_id: Some(principal.user_id),
+            principal: Some(principal),
+            request_id: None,
+        }
     }
 
     /// A system scope (seeds, jobs, tests): no user, every permission, on `db`'s pool without a
     /// transaction. Use [`Context::begin`] with `None` for a transactional one.
     pub fn system(db: &Db) -> Self {
-        Self { tx: Tx::Autocommit(db.clone()), user_id: None, principal: None }
+        Self { tx: Tx::Autocommit(db.clone()), user_id: None, principal: None, request_id: None }
     }
 
     /// Whether the scope may act under the permission `name`: the principal's permissions when
@@ -90,6 +102,13 @@ impl Context {
             (None, None) => true,
             (None, Some(_)) => false,
         }
+    }
+
+    /// The scope with the request's id, for the audit log.
+    #[must_use]
+    pub fn with_request_id(mut self, request_id: Option<Arc<str>>) -> Self {
+        self.request_id = request_id;
+        self
     }
 
     /// The impersonator, in an impersonation session.

@@ -13,6 +13,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod context;
 pub mod db;
 pub mod error;

@@ -195,6 +195,10 @@ pub struct Settings {
     /// together (400 above), default 1000, at most 10000 (below both databases' bound-parameter
     /// limits).
     pub list_max_in_values: usize,
+    /// `KWIK_AUDIT_LOG_RETENTION_DAYS`: how long audit-log entries are kept, in days; `kwik-server
+    /// prune-audit-log` deletes older ones. Unset or 0 (the default): kept forever. At most
+    /// 36500.
+    pub audit_log_retention_days: Option<NonZeroU32>,
     /// `KWIK_ARGON2_MEMORY_KIB`, `KWIK_ARGON2_ITERATIONS`, `KWIK_ARGON2_PARALLELISM`: argon2id cost
     /// for new password hashes. Defaults are OWASP's Password Storage Cheat Sheet recommendation
     /// (19456 KiB, 2 iterations, 1 lane).
@@ -448,6 +452,7 @@ impl Parser {
         let list_max_filters = self.number("list_max_filters", 32usize, 1, 200);
         let list_max_sort_fields = self.number("list_max_sort_fields", 8usize, 1, 64);
         let list_max_in_values = self.number("list_max_in_values", 1000usize, 1, 10_000);
+        let audit_log_retention_days = NonZeroU32::new(self.number("audit_log_retention_days", 0u32, 0, 36_500));
         let request_timeout = Some(self.seconds("request_timeout", 30.0)).filter(|d| !d.is_zero());
         let rate_limit_enabled = self.boolean("rate_limit_enabled", true);
         let rate_limit_per_minute = NonZeroU32::new(self.number("rate_limit_per_minute", 0u32, 0, 1_000_000));
@@ -509,6 +514,7 @@ impl Parser {
             list_max_filters,
             list_max_sort_fields,
             list_max_in_values,
+            audit_log_retention_days,
             argon2,
         })
     }

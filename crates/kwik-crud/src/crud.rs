@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use kwik_core::audit::AuditEntry;
 use kwik_core::{Backend, Context, Error, Queries, Result, ValidationIssue};
 use kwik_listing::ListSpec;
 use sea_query::{Condition, Expr, ExprTrait, Func, LockType, Query, ReturningClause, SelectStatement, Value};
@@ -283,19 +284,9 @@ pub trait AutoCrud: Send + Sync + 'static {
         op: Operation,
     ) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
-            let scope = scope_of(self, ctx, op, Deleted::Hide)?;
-            let mut query = select::<Self::Entity>().and_where(by_id::<Self::Entity>(id)).to_owned();
-            restrict(&mut query, &scope);
-            if ctx.backend() == Backend::Postgres {
-                query.lock(LockType::Update);
-            }
-            let mut entity: Self::Entity = ctx
-                .tx
-                .fetch_optional(&query)
+            locked_in(self, ctx, id, op, Deleted::Hide)
                 .await?
-                .ok_or_else(|| Error::not_found(<Self::Entity as Entity>::TABLE, id))?;
-            entity.finish();
-            Ok(entity)
+                .ok_or_else(|| Error::not_found(<Self::Entity as Entity>::TABLE, id))
         }
     }
 
@@ -391,6 +382,7 @@ pub trait AutoCrud: Send + Sync + 'static {
                 .await?
                 .ok_or_else(|| Error::Internal("INSERT ... RETURNING returned no row".to_owned()))?;
             entity.finish();
+            audit(ctx, "create", entity.id(), None, Some(&entity)).await?;
             self.after_create(ctx, &entity).await?;
             Ok(entity)
         }
@@ -438,6 +430,7 @@ pub trait AutoCrud: Send + Sync + 'static {
         input: <Self::Entity as Entity>::Update,
     ) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
+            self.lock_first(ctx, id, Operation::Update).await?;
             let current = self.get_for_update(ctx, id, Operation::Update).await?;
             let mut input = input;
             check_references::<Self::Entity>(ctx, input.references()).await?;
@@ -445,7 +438,9 @@ pub trait AutoCrud: Send + Sync + 'static {
             self.before_update(ctx, &current, &mut input, &mut server).await?;
             let mut values = input.values();
             values.extend(server);
-            let entity = self.write(ctx, id, values).await?;
+            let entity = write_logged(self, ctx, id, values, "update", Some(current), Operation::Update, Deleted::Hide)
+                .await?
+                .ok_or_else(|| Error::not_found(<Self::Entity as Entity>::TABLE, id))?;
             self.after_update(ctx, &entity).await?;
             Ok(entity)
         }
@@ -463,13 +458,30 @@ pub trait AutoCrud: Send + Sync + 'static {
     }
 
     /// The `UPDATE <table> SET <values>, <audit fields> WHERE <pk> = id AND <update scope>
-    /// RETURNING <columns>` behind [`AutoCrud::update`] and [`AutoCrud::set`].
+    /// RETURNING <columns>` behind [`AutoCrud::update`] and [`AutoCrud::set`], recorded in the
+    /// audit log as an `update` (an audited resource reads the row, locked, first: the entry
+    /// holds the values before).
     ///
     /// # Errors
     /// [`Error::NotFound`]; database errors.
     fn write(&self, ctx: &mut Context, id: i64, values: Values) -> impl Future<Output = Result<Self::Entity>> + Send {
+        self.act(ctx, id, "update", values)
+    }
+
+    /// A custom action that changes the row (`POST /orders/{id}/confirm`): [`AutoCrud::set`]
+    /// recorded in the audit log under the action's name instead of `update`. Runs no hooks.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (also outside the update scope); database errors.
+    fn act(
+        &self,
+        ctx: &mut Context,
+        id: i64,
+        action: &str,
+        values: Values,
+    ) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
-            write_in(self, ctx, id, values, Operation::Update, Deleted::Hide)
+            write_logged(self, ctx, id, values, action, None, Operation::Update, Deleted::Hide)
                 .await?
                 .ok_or_else(|| Error::not_found(<Self::Entity as Entity>::TABLE, id))
         }
@@ -485,6 +497,7 @@ pub trait AutoCrud: Send + Sync + 'static {
     fn delete(&self, ctx: &mut Context, id: i64) -> impl Future<Output = Result<Self::Entity>> + Send {
         async move {
             let table = <Self::Entity as Entity>::TABLE;
+            self.lock_first(ctx, id, Operation::Delete).await?;
             let entity = self.get_for_update(ctx, id, Operation::Delete).await?;
             self.before_delete(ctx, &entity).await?;
             if <Self::Entity as Entity>::SOFT_DELETE {
@@ -494,9 +507,10 @@ pub trait AutoCrud: Send + Sync + 'static {
                 }
                 let mut values = Values::new();
                 values.set(DELETED_AT, kwik_core::now()).set(DELETER, ctx.user_id);
-                let deleted = write_in(self, ctx, id, values, Operation::Delete, Deleted::Hide)
-                    .await?
-                    .ok_or_else(|| Error::not_found(table, id))?;
+                let deleted =
+                    write_logged(self, ctx, id, values, "delete", Some(entity), Operation::Delete, Deleted::Hide)
+                        .await?
+                        .ok_or_else(|| Error::not_found(table, id))?;
                 self.after_delete(ctx, &deleted).await?;
                 return Ok(deleted);
             }
@@ -514,6 +528,7 @@ pub trait AutoCrud: Send + Sync + 'static {
                 }
                 Err(other) => return Err(other),
             }
+            audit(ctx, "delete", id, Some(&entity), None).await?;
             self.after_delete(ctx, &entity).await?;
             Ok(entity)
         }
@@ -535,7 +550,9 @@ pub trait AutoCrud: Send + Sync + 'static {
             }
             let mut values = Values::new();
             values.set(DELETED_AT, Value::ChronoDateTimeUtc(None)).set(DELETER, Option::<i64>::None);
-            if let Some(restored) = write_in(self, ctx, id, values, Operation::Delete, Deleted::Only).await? {
+            if let Some(restored) =
+                write_logged(self, ctx, id, values, "restore", None, Operation::Delete, Deleted::Only).await?
+            {
                 return Ok(restored);
             }
             let table = <Self::Entity as Entity>::TABLE;
@@ -545,6 +562,19 @@ pub trait AutoCrud: Send + Sync + 'static {
                 Err(Error::not_found(table, id))
             }
         }
+    }
+
+    /// Runs first in `update` and `delete`, before the row is locked: lock here the rows that must
+    /// be locked before it (its parent), so that every writer takes locks in one order. An order
+    /// line's delete that locked the line and then its order would deadlock on PostgreSQL with
+    /// the order's delete, which locks the order and then (cascading) its lines. Find the parent
+    /// with a plain read, lock it with [`AutoCrud::get_for_update`], and ignore a missing one:
+    /// the row's own lookup answers the 404.
+    ///
+    /// # Errors
+    /// Any error aborts the request (and its transaction).
+    fn lock_first(&self, _ctx: &mut Context, _id: i64, _op: Operation) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
     }
 
     /// Runs before an insert, after the reference checks; may change the input, add server-set
@@ -607,6 +637,75 @@ pub trait AutoCrud: Send + Sync + 'static {
     fn after_delete(&self, _ctx: &mut Context, _entity: &Self::Entity) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
+}
+
+/// The row with this id within the scope for `op`, locked until the scope commits (`FOR UPDATE`
+/// on PostgreSQL; SQLite's write transaction already holds the write lock).
+async fn locked_in<C: AutoCrud + ?Sized>(
+    crud: &C,
+    ctx: &mut Context,
+    id: i64,
+    op: Operation,
+    deleted: Deleted,
+) -> Result<Option<C::Entity>> {
+    let scope = scope_of(crud, ctx, op, deleted)?;
+    let mut query = select::<C::Entity>().and_where(by_id::<C::Entity>(id)).to_owned();
+    restrict(&mut query, &scope);
+    if ctx.backend() == Backend::Postgres {
+        query.lock(LockType::Update);
+    }
+    let row: Option<C::Entity> = ctx.tx.fetch_optional(&query).await?;
+    Ok(row.map(|mut e| {
+        e.finish();
+        e
+    }))
+}
+
+/// Records `action` on the row `id` of an audited resource (nothing for others): the fields
+/// that differ between `before` and `after` (every field of a created or hard-deleted row).
+async fn audit<E: Entity>(
+    ctx: &mut Context,
+    action: &str,
+    id: i64,
+    before: Option<&E>,
+    after: Option<&E>,
+) -> Result<()> {
+    if !E::AUDIT_LOG {
+        return Ok(());
+    }
+    let before = before.map(Entity::audit_fields).unwrap_or_default();
+    let after = after.map(Entity::audit_fields).unwrap_or_default();
+    let entry = AuditEntry::new(action, E::TABLE, Some(id)).diff(&before, &after, E::AUDIT_REDACTED);
+    kwik_core::audit::record(ctx, entry).await
+}
+
+/// [`write_in`] recorded in the audit log as `action`. `before` is the row as the caller locked
+/// it; without it an audited resource locks and reads it first (`None` when it is outside the
+/// scope: nothing is written).
+#[allow(clippy::too_many_arguments)] // private: every write path passes its own combination
+async fn write_logged<C: AutoCrud + ?Sized>(
+    crud: &C,
+    ctx: &mut Context,
+    id: i64,
+    values: Values,
+    action: &str,
+    before: Option<C::Entity>,
+    op: Operation,
+    deleted: Deleted,
+) -> Result<Option<C::Entity>> {
+    let before = match before {
+        Some(row) => Some(row),
+        None if <C::Entity as Entity>::AUDIT_LOG => match locked_in(crud, ctx, id, op, deleted).await? {
+            Some(row) => Some(row),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let after = write_in(crud, ctx, id, values, op, deleted).await?;
+    if let Some(row) = &after {
+        audit(ctx, action, id, before.as_ref(), Some(row)).await?;
+    }
+    Ok(after)
 }
 
 /// `UPDATE <table> SET <values>, <audit fields> WHERE <pk> = id AND <scope> RETURNING <columns>`.

@@ -34,6 +34,13 @@ pub trait Entity: DbRow + Clone + Send + Sync + 'static {
     /// Whether the table has `deleted_at` and `deleter_user_id` (`#[kwik(soft_delete)]`):
     /// `delete` sets them, and every other operation skips such rows.
     const SOFT_DELETE: bool = false;
+    /// Whether every write through AutoCrud records an audit-log entry (`#[kwik(audit_log)]`):
+    /// create, update, delete, restore and actions ([`AutoCrud::act`]), in the write's
+    /// transaction.
+    const AUDIT_LOG: bool = false;
+    /// Fields recorded as changed without their values (`#[kwik(audit_log = "redact")]`, and
+    /// fields whose name says they hold a secret: `password`, `secret`, `token`, `hash`).
+    const AUDIT_REDACTED: &'static [&'static str] = &[];
     /// The list allow-list (sortable and filterable fields).
     fn list_schema() -> &'static ListSchema;
     /// The primary-key value.
@@ -44,6 +51,12 @@ pub trait Entity: DbRow + Clone + Send + Sync + 'static {
     }
     /// Fills computed fields (`#[kwik(computed = "fn")]`) after a row is read or written.
     fn finish(&mut self) {}
+    /// `(field, JSON value)` of every field the audit log compares: the columns but the primary
+    /// key, the `RecordInfoMixin` fields (the entry has its own time and user) and fields
+    /// declared `#[kwik(audit_log = "exclude")]`.
+    fn audit_fields(&self) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
+    }
 }
 
 /// A boxed future borrowing a [`Context`], as stored in [`Reference::exists`].

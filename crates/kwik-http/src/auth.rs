@@ -144,6 +144,8 @@ pub struct CurrentUser {
     pub permissions: std::sync::Arc<[String]>,
     /// The access token's claims; `None` when authenticated with an API key.
     pub claims: Option<Claims>,
+    /// The request's id, recorded in audit-log entries of the scopes opened for this caller.
+    pub request_id: Option<std::sync::Arc<str>>,
 }
 
 impl CurrentUser {
@@ -172,12 +174,12 @@ impl CurrentUser {
     /// # Errors
     /// [`Error::Unavailable`] when no connection is free in time.
     pub async fn write_scope(&self, db: &kwik_core::Db) -> Result<Context> {
-        Context::write(db, self.principal()).await
+        Ok(Context::write(db, self.principal()).await?.with_request_id(self.request_id.clone()))
     }
 
     /// A read scope for this caller (no transaction; each AutoCrud read is one statement).
     pub fn read_scope(&self, db: &kwik_core::Db) -> Context {
-        Context::read(db, self.principal())
+        Context::read(db, self.principal()).with_request_id(self.request_id.clone())
     }
 }
 
@@ -215,7 +217,8 @@ impl<'a, P: PermissionSet> ApiExtractor<'a> for Auth<P> {
     ) -> poem::Result<Self> {
         let credentials = Credentials::from_request(req, body, param_opts).await?;
         let state = req.data::<AppState>().ok_or_else(|| ApiError(Error::Internal("AppState missing".to_owned())))?;
-        let current = authenticate(state, credentials).await.map_err(ApiError)?;
+        let mut current = authenticate(state, credentials).await.map_err(ApiError)?;
+        current.request_id = crate::protection::request_id(req);
         if !P::alternatives().iter().any(|required| current.has_permission(required)) {
             return Err(ApiError(Error::AccessDenied).into());
         }
@@ -252,7 +255,7 @@ async fn authenticate(state: &AppState, credentials: Credentials) -> Result<Curr
                     return Err(Error::InvalidToken);
                 }
             }
-            Ok(CurrentUser { user, permissions: permissions.into(), claims: Some(claims) })
+            Ok(CurrentUser { user, permissions: permissions.into(), claims: Some(claims), request_id: None })
         }
         Credentials::ApiKey(ApiKeyHeader(key)) => authenticate_api_key(state, &key.key).await,
     }
@@ -310,5 +313,5 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<CurrentUser
             .to_owned();
         db.execute(&touch).await?;
     }
-    Ok(CurrentUser { user, permissions: permissions.into(), claims: None })
+    Ok(CurrentUser { user, permissions: permissions.into(), claims: None, request_id: None })
 }

@@ -64,7 +64,7 @@ pub use list_params::{
 };
 pub use listing::list_spec;
 pub use module::{Module, NoApi};
-pub use protection::PasswordAttempts;
+pub use protection::{PasswordAttempts, RequestId, request_id};
 pub use recovery::{LogSender, ResetTokenSender};
 pub use state::AppState;
 

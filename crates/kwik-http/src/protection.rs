@@ -180,6 +180,17 @@ fn peer(req: &Request) -> Option<IpAddr> {
     req.remote_addr().as_socket_addr().map(|addr| addr.ip().to_canonical())
 }
 
+/// The request's id (`X-Request-Id`, kept from the request or made), in the request's
+/// extensions for handlers and the audit log; [`request_id`] reads it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Arc<str>);
+
+/// The id of the request being served, when the production layer runs (always, in an
+/// [`App`](crate::App)).
+pub fn request_id(req: &Request) -> Option<Arc<str>> {
+    req.extensions().get::<RequestId>().map(|id| id.0.clone())
+}
+
 /// A request id worth keeping: 1 to 128 visible ASCII characters.
 fn incoming_request_id(req: &Request) -> Option<String> {
     let value = req.headers().get(REQUEST_ID)?.to_str().ok()?;
@@ -196,11 +207,12 @@ fn is_docs_path(path: &str) -> bool {
 /// [`guard`] inside CORS, so that refusals (429, timeouts) carry CORS headers a browser can read.
 pub(crate) async fn observe<E: Endpoint>(
     ep: Arc<E>,
-    req: Request,
+    mut req: Request,
     protection: Arc<Protection>,
 ) -> poem::Result<Response> {
     let start = Instant::now();
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(Arc::from(request_id.as_str())));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let docs = is_docs_path(&path);

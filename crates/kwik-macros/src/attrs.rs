@@ -55,6 +55,7 @@ pub struct StructArgs {
     pub table: Option<LitStr>,
     pub audit: bool,
     pub soft_delete: bool,
+    pub audit_log: bool,
     pub crud: Option<LitStr>,
     pub api: Option<ApiArgs>,
 }
@@ -89,6 +90,16 @@ pub struct FieldArgs {
     pub references: Option<LitStr>,
     pub nested: Option<NestedArgs>,
     pub computed: Option<LitStr>,
+    pub audit_log: Option<AuditLogField>,
+}
+
+/// `audit_log = "exclude" | "redact"` on a field of an audited resource.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AuditLogField {
+    /// Never in an entry.
+    Exclude,
+    /// In an entry when it changed, without its values.
+    Redact,
 }
 
 pub fn parse_struct_args(input: &DeriveInput) -> syn::Result<StructArgs> {
@@ -101,6 +112,8 @@ pub fn parse_struct_args(input: &DeriveInput) -> syn::Result<StructArgs> {
                 args.audit = true;
             } else if meta.path.is_ident("soft_delete") {
                 args.soft_delete = true;
+            } else if meta.path.is_ident("audit_log") {
+                args.audit_log = true;
             } else if meta.path.is_ident("crud") {
                 args.crud = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("api") {
@@ -131,7 +144,7 @@ pub fn parse_struct_args(input: &DeriveInput) -> syn::Result<StructArgs> {
                 })?;
                 args.api = Some(api);
             } else {
-                return Err(meta.error("expected table, audit, soft_delete, crud or api(...)"));
+                return Err(meta.error("expected table, audit, soft_delete, audit_log, crud or api(...)"));
             }
             Ok(())
         })?;
@@ -173,6 +186,19 @@ pub fn parse_field_args(field: &syn::Field) -> syn::Result<FieldArgs> {
                 "validate" => args.validate = Some(meta.value()?.parse()?),
                 "references" => args.references = Some(meta.value()?.parse()?),
                 "computed" => args.computed = Some(meta.value()?.parse()?),
+                "audit_log" => {
+                    let value: LitStr = meta.value()?.parse()?;
+                    args.audit_log = Some(match value.value().as_str() {
+                        "exclude" => AuditLogField::Exclude,
+                        "redact" => AuditLogField::Redact,
+                        _ => {
+                            return Err(syn::Error::new_spanned(
+                                value,
+                                "expected audit_log = \"exclude\" or \"redact\"",
+                            ));
+                        }
+                    });
+                }
                 "minimum" | "exclusive_minimum" | "maximum" | "exclusive_maximum" => {
                     let rule = match key.as_str() {
                         "minimum" => "Ge",
@@ -212,7 +238,7 @@ pub fn parse_field_args(field: &syn::Field) -> syn::Result<FieldArgs> {
                     return Err(meta.error(
                         "expected primary_key, create, update, sortable, filterable, email, text_enum, default, \
                          min_length, max_length, minimum, exclusive_minimum, maximum, exclusive_maximum, pattern, \
-                         validate, references, nested(...) or computed",
+                         validate, references, nested(...), computed or audit_log",
                     ));
                 }
             }

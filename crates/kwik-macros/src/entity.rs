@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type};
 
-use crate::attrs::{FieldArgs, parse_field_args, parse_struct_args};
+use crate::attrs::{AuditLogField, FieldArgs, parse_field_args, parse_struct_args};
 
 /// A field of the entity and its attributes.
 pub struct FieldInfo {
@@ -24,6 +24,45 @@ impl FieldInfo {
 const SOFT_DELETE_FIELDS: [&str; 2] = ["deleted_at", "deleter_user_id"];
 
 const AUDIT_FIELDS: [&str; 4] = ["creator_user_id", "last_modifier_user_id", "creation_time", "last_modification_time"];
+
+/// Words in a field name that mark a secret: such fields are redacted in the audit log.
+const SECRET_WORDS: [&str; 4] = ["password", "secret", "token", "hash"];
+
+/// The audit log's parts of the Entity impl: which fields are redacted, and `audit_fields`.
+fn audit_log_items(fields: &[FieldInfo]) -> (Vec<String>, TokenStream2) {
+    let logged: Vec<&FieldInfo> = fields
+        .iter()
+        .filter(|f| {
+            let column = f.column();
+            !f.args.primary_key
+                && f.args.computed.is_none()
+                && !AUDIT_FIELDS.contains(&column.as_str())
+                && f.args.audit_log != Some(AuditLogField::Exclude)
+        })
+        .collect();
+    let redacted = logged
+        .iter()
+        .filter(|f| {
+            let column = f.column();
+            f.args.audit_log == Some(AuditLogField::Redact) || SECRET_WORDS.iter().any(|w| column.contains(w))
+        })
+        .map(|f| f.column())
+        .collect();
+    let pairs = logged.iter().map(|f| {
+        let ident = &f.ident;
+        let column = f.column();
+        quote! {
+            (#column, ::poem_openapi::types::ToJSON::to_json(&self.#ident)
+                .unwrap_or(::kwik_crud::__private::serde_json::Value::Null))
+        }
+    });
+    let body = quote! {
+        fn audit_fields(&self) -> ::std::vec::Vec<(&'static str, ::kwik_crud::__private::serde_json::Value)> {
+            ::std::vec![#(#pairs),*]
+        }
+    };
+    (redacted, body)
+}
 
 /// `T` when `ty` is `Option<T>`.
 pub fn option_inner(ty: &Type) -> Option<&Type> {
@@ -202,6 +241,14 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let columns: Vec<String> = fields.iter().filter(|f| f.args.computed.is_none()).map(FieldInfo::column).collect();
     let audited = args.audit;
     let soft_delete = args.soft_delete;
+    let audit_log = args.audit_log;
+    let (redacted, audit_fields) = if audit_log { audit_log_items(&fields) } else { (Vec::new(), quote!()) };
+    if !audit_log && let Some(field) = fields.iter().find(|f| f.args.audit_log.is_some()) {
+        return Err(syn::Error::new_spanned(
+            &field.ident,
+            "audit_log = \"...\" on a field needs #[kwik(audit_log)] on the struct",
+        ));
+    }
 
     let list_fields = fields.iter().filter(|f| f.args.sortable || f.args.filterable || f.args.primary_key).map(|f| {
         let column = f.column();
@@ -366,6 +413,8 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
             const AUDITED: bool = #audited;
             const SOFT_DELETE: bool = #soft_delete;
+            const AUDIT_LOG: bool = #audit_log;
+            const AUDIT_REDACTED: &'static [&'static str] = &[#(#redacted),*];
             fn list_schema() -> &'static ::kwik_listing::ListSchema {
                 &#schema_ident
             }
@@ -379,6 +428,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             fn finish(&mut self) {
                 #(#computed)*
             }
+            #audit_fields
         }
 
         #create_struct

@@ -55,6 +55,10 @@
 //! - `soft_delete`: the struct has `deleted_at` and `deleter_user_id`; `DELETE` sets them and every
 //!   other operation skips such rows (with `api(restore = "..")`: `POST /things/{id}/restore` and
 //!   the list's `include_deleted=true`, both needing that permission);
+//! - `audit_log`: every AutoCrud write records an audit-log entry in its transaction (the fields
+//!   must implement poem-openapi's `ToJSON`, as every `Object` field does); fields may say
+//!   `audit_log = "exclude"` or `audit_log = "redact"`, and fields named like a secret
+//!   (`password`, `secret`, `token`, `hash`) are redacted;
 //! - `crud = "Type"`: use your own `AutoCrud` implementation (a `Default` type; default: a
 //!   generated `<Name>Crud`). Its `base_query` scopes every generated endpoint;
 //! - `api(path = "/things/", list = .., get = .., create = .., update = .., delete = .., tag = "Name")`:

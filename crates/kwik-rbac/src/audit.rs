@@ -1,9 +1,11 @@
-//! Statement helpers shared by the repositories: audit columns (Kwik's `RecordInfoMixin`) and
-//! lookups by id that fail with Kwik's 404 text.
+//! Statement helpers shared by the repositories: audit columns (Kwik's `RecordInfoMixin`),
+//! audit-log entries, and lookups by id that fail with Kwik's 404 text.
 
+use kwik_core::audit::AuditEntry;
 use kwik_core::{Context, DbRow, Error, Executor, Queries, Result};
 use kwik_listing::ListSpec;
 use sea_query::{Expr, Func, InsertStatement, Query, SelectStatement, UpdateStatement};
+use serde_json::Value;
 
 /// Audit columns written on insert, in this order.
 const INSERT_AUDIT: [&str; 4] = ["creation_time", "last_modification_time", "creator_user_id", "last_modifier_user_id"];
@@ -47,4 +49,17 @@ pub(crate) async fn list_page<T: DbRow>(
     let total = exec.fetch_i64(&count).await?;
     spec.apply(&mut select);
     Ok((total, exec.fetch_all(&select).await?))
+}
+
+/// Records an audit-log entry: `action` on the row `id` of `table`, with the fields that differ
+/// between `before` and `after` (empty on the missing side of a create or delete).
+pub(crate) async fn log(
+    ctx: &mut Context,
+    action: &str,
+    table: &str,
+    id: i64,
+    before: &[(&str, Value)],
+    after: &[(&str, Value)],
+) -> Result<()> {
+    kwik_core::audit::record(ctx, AuditEntry::new(action, table, Some(id)).diff(before, after, &[])).await
 }

@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+pub mod audit_log;
 pub mod bootstrap;
 pub mod models;
 pub mod normalize;

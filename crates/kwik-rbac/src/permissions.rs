@@ -4,7 +4,7 @@ use kwik_core::{Context, Error, Executor, Queries, Result};
 use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 
-use crate::audit::{found, insert_audit_values, set_values, touch, with_audit};
+use crate::audit::{found, insert_audit_values, log, set_values, touch, with_audit};
 use crate::models::{Permission, Role};
 use crate::roles;
 
@@ -62,6 +62,7 @@ pub async fn create(ctx: &mut Context, name: &str) -> Result<Permission> {
     values.extend(insert_audit_values(ctx));
     set_values(&mut insert, values)?;
     let id = ctx.tx.fetch_i64(&insert).await?;
+    log(ctx, "create", TABLE, id, &[], &[("name", name.into())]).await?;
     if let Some(admin) = roles::admin(&mut ctx.tx).await? {
         roles::add_permission(ctx, admin.id, id).await?;
     }
@@ -95,11 +96,15 @@ pub async fn ensure(ctx: &mut Context, name: &str) -> Result<i64> {
     let mut values = vec![Expr::val(name)];
     values.extend(insert_audit_values(ctx));
     set_values(&mut insert, values)?;
-    ctx.tx.execute(&insert).await?;
-    by_name(&mut ctx.tx, name)
+    let inserted = ctx.tx.execute(&insert).await? > 0;
+    let id = by_name(&mut ctx.tx, name)
         .await?
         .map(|p| p.id)
-        .ok_or_else(|| Error::Internal(format!("permission {name} vanished")))
+        .ok_or_else(|| Error::Internal(format!("permission {name} vanished")))?;
+    if inserted {
+        log(ctx, "create", TABLE, id, &[], &[("name", name.into())]).await?;
+    }
+    Ok(id)
 }
 
 /// Renames a permission; a name another permission has is a 409 (Kwik accepts it: bug §9.3).
@@ -114,6 +119,7 @@ pub async fn update(ctx: &mut Context, id: i64, name: &str) -> Result<Permission
     let mut update = Query::update().table(TABLE).value("name", name).and_where(Expr::col("id").eq(id)).to_owned();
     touch(&mut update, ctx);
     ctx.tx.execute(&update).await?;
+    log(ctx, "update", TABLE, id, &[("name", current.name.into())], &[("name", name.into())]).await?;
     get_if_exist(&mut ctx.tx, id).await
 }
 
@@ -124,12 +130,18 @@ pub async fn update(ctx: &mut Context, id: i64, name: &str) -> Result<Permission
 /// [`Error::NotFound`]; database errors.
 pub async fn clear_roles(ctx: &mut Context, id: i64) -> Result<Permission> {
     let permission = get_if_exist(&mut ctx.tx, id).await?;
-    let mut delete =
-        Query::delete().from_table("roles_permissions").and_where(Expr::col("permission_id").eq(id)).to_owned();
+    let mut delete = Query::delete()
+        .from_table("roles_permissions")
+        .and_where(Expr::col("permission_id").eq(id))
+        .returning_col("role_id")
+        .to_owned();
     if let Some(admin) = roles::admin(&mut ctx.tx).await? {
         delete.and_where(Expr::col("role_id").ne(admin.id));
     }
-    ctx.tx.execute(&delete).await?;
+    let removed = roles::removed_ids(ctx, &delete).await?;
+    if !removed.is_empty() {
+        log(ctx, "role_revoke", TABLE, id, &[("role_ids", removed.into())], &[]).await?;
+    }
     Ok(permission)
 }
 
@@ -145,6 +157,7 @@ pub async fn delete(ctx: &mut Context, id: i64) -> Result<Permission> {
         )
         .await?;
     ctx.tx.execute(&Query::delete().from_table(TABLE).and_where(Expr::col("id").eq(id)).to_owned()).await?;
+    log(ctx, "delete", TABLE, id, &[("name", permission.name.clone().into())], &[]).await?;
     Ok(permission)
 }
 

@@ -4,11 +4,21 @@ use kwik_core::{Context, Error, Executor, Queries, Result};
 use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 
-use crate::audit::{found, insert_audit_values, set_values, touch, with_audit};
+use crate::audit::{found, insert_audit_values, log, set_values, touch, with_audit};
 use crate::models::{Permission, Role, User};
 use crate::{permissions, users};
 
 const TABLE: &str = "roles";
+
+/// The fields of a role the audit log records.
+fn logged(role: &Role) -> [(&'static str, serde_json::Value); 2] {
+    [("name", role.name.clone().into()), ("is_active", role.is_active.into())]
+}
+
+/// `(field, ids)` for an entry of links removed in bulk.
+fn ids(field: &'static str, ids: Vec<i64>) -> [(&'static str, serde_json::Value); 1] {
+    [(field, ids.into())]
+}
 const COLUMNS: [&str; 7] =
     ["id", "name", "is_active", "creation_time", "last_modification_time", "creator_user_id", "last_modifier_user_id"];
 
@@ -131,7 +141,9 @@ pub async fn create(ctx: &mut Context, name: &str, is_active: bool) -> Result<Ro
     values.extend(insert_audit_values(ctx));
     set_values(&mut insert, values)?;
     let id = ctx.tx.fetch_i64(&insert).await?;
-    get_if_exist(&mut ctx.tx, id).await
+    let role = get_if_exist(&mut ctx.tx, id).await?;
+    log(ctx, "create", TABLE, id, &[], &logged(&role)).await?;
+    Ok(role)
 }
 
 /// Renames and/or (de)activates a role. Renaming to a name another role has is a 409 (Kwik
@@ -160,7 +172,9 @@ pub async fn update(ctx: &mut Context, id: i64, name: Option<&str>, is_active: O
     }
     touch(&mut update, ctx);
     ctx.tx.execute(&update).await?;
-    get_if_exist(&mut ctx.tx, id).await
+    let role = get_if_exist(&mut ctx.tx, id).await?;
+    log(ctx, "update", TABLE, id, &logged(&current), &logged(&role)).await?;
+    Ok(role)
 }
 
 /// Deletes a role after detaching its users and permissions, in the caller's transaction, and
@@ -176,6 +190,7 @@ pub async fn delete(ctx: &mut Context, id: i64) -> Result<Role> {
         ctx.tx.execute(&Query::delete().from_table(link).and_where(Expr::col("role_id").eq(id)).to_owned()).await?;
     }
     ctx.tx.execute(&Query::delete().from_table(TABLE).and_where(Expr::col("id").eq(id)).to_owned()).await?;
+    log(ctx, "delete", TABLE, id, &logged(&role), &[]).await?;
     Ok(role)
 }
 
@@ -262,7 +277,10 @@ pub async fn add_permission(ctx: &mut Context, role_id: i64, permission_id: i64)
         &mut insert,
         vec![Expr::val(role_id), Expr::val(permission_id), Expr::val(kwik_core::now()), Expr::val(ctx.user_id)],
     )?;
-    ctx.tx.execute(&insert).await.map(drop)
+    if ctx.tx.execute(&insert).await? > 0 {
+        log(ctx, "permission_grant", TABLE, role_id, &[], &[("permission_id", permission_id.into())]).await?;
+    }
+    Ok(())
 }
 
 /// Revokes a permission from the role; a no-op when not granted. The administrator role holds
@@ -277,7 +295,10 @@ pub async fn remove_permission(ctx: &mut Context, role_id: i64, permission_id: i
         .and_where(Expr::col("role_id").eq(role_id))
         .and_where(Expr::col("permission_id").eq(permission_id))
         .to_owned();
-    ctx.tx.execute(&delete).await.map(drop)
+    if ctx.tx.execute(&delete).await? > 0 {
+        log(ctx, "permission_revoke", TABLE, role_id, &[("permission_id", permission_id.into())], &[]).await?;
+    }
+    Ok(())
 }
 
 /// Assigns a user to the role; idempotent.
@@ -294,7 +315,10 @@ pub async fn add_user(ctx: &mut Context, role_id: i64, user_id: i64) -> Result<(
         &mut insert,
         vec![Expr::val(user_id), Expr::val(role_id), Expr::val(kwik_core::now()), Expr::val(ctx.user_id)],
     )?;
-    ctx.tx.execute(&insert).await.map(drop)
+    if ctx.tx.execute(&insert).await? > 0 {
+        log(ctx, "user_assign", TABLE, role_id, &[], &[("user_id", user_id.into())]).await?;
+    }
+    Ok(())
 }
 
 /// Removes a user from the role; a no-op when not a member. Removing the last active member of
@@ -311,7 +335,10 @@ pub async fn remove_user(ctx: &mut Context, role_id: i64, user_id: i64) -> Resul
         .and_where(Expr::col("role_id").eq(role_id))
         .and_where(Expr::col("user_id").eq(user_id))
         .to_owned();
-    ctx.tx.execute(&delete).await.map(drop)
+    if ctx.tx.execute(&delete).await? > 0 {
+        log(ctx, "user_unassign", TABLE, role_id, &[("user_id", user_id.into())], &[]).await?;
+    }
+    Ok(())
 }
 
 /// Revokes every permission of the role (a 409 for the administrator role).
@@ -320,12 +347,23 @@ pub async fn remove_user(ctx: &mut Context, role_id: i64, user_id: i64) -> Resul
 /// [`Error::Conflict`]; database errors.
 pub async fn clear_permissions(ctx: &mut Context, role_id: i64) -> Result<()> {
     refuse_for_admin(ctx, role_id, "stripped of a permission: it holds every permission").await?;
-    ctx.tx
-        .execute(
-            &Query::delete().from_table("roles_permissions").and_where(Expr::col("role_id").eq(role_id)).to_owned(),
-        )
-        .await
-        .map(drop)
+    let delete = Query::delete()
+        .from_table("roles_permissions")
+        .and_where(Expr::col("role_id").eq(role_id))
+        .returning_col("permission_id")
+        .to_owned();
+    let removed = removed_ids(ctx, &delete).await?;
+    if !removed.is_empty() {
+        log(ctx, "permission_revoke", TABLE, role_id, &ids("permission_ids", removed), &[]).await?;
+    }
+    Ok(())
+}
+
+/// The ids a `DELETE ... RETURNING <id column>` removed, in order.
+pub(crate) async fn removed_ids(ctx: &mut Context, delete: &sea_query::DeleteStatement) -> Result<Vec<i64>> {
+    let mut removed: Vec<i64> = ctx.tx.fetch_all::<(i64,), _>(delete).await?.into_iter().map(|(id,)| id).collect();
+    removed.sort_unstable();
+    Ok(removed)
 }
 
 /// Removes every user from the role (a 409 for the administrator role: it would be left without
@@ -335,8 +373,14 @@ pub async fn clear_permissions(ctx: &mut Context, role_id: i64) -> Result<()> {
 /// [`Error::Conflict`]; database errors.
 pub async fn clear_users(ctx: &mut Context, role_id: i64) -> Result<()> {
     refuse_for_admin(ctx, role_id, "emptied: it would be left without an active member").await?;
-    ctx.tx
-        .execute(&Query::delete().from_table("users_roles").and_where(Expr::col("role_id").eq(role_id)).to_owned())
-        .await
-        .map(drop)
+    let delete = Query::delete()
+        .from_table("users_roles")
+        .and_where(Expr::col("role_id").eq(role_id))
+        .returning_col("user_id")
+        .to_owned();
+    let removed = removed_ids(ctx, &delete).await?;
+    if !removed.is_empty() {
+        log(ctx, "user_unassign", TABLE, role_id, &ids("user_ids", removed), &[]).await?;
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@ use kwik_core::{Context, Error, Executor, Queries, Result};
 use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 
-use crate::audit::{found, insert_audit_values, set_values, touch, with_audit};
+use crate::audit::{found, insert_audit_values, log, set_values, touch, with_audit};
 use crate::models::{Permission, Role, User};
 use crate::{permissions, roles};
 
@@ -65,6 +65,16 @@ pub struct UserPatch {
     pub is_active: Option<bool>,
 }
 
+/// The fields of a user the audit log records (never the hash or the token version).
+fn logged(user: &User) -> [(&'static str, serde_json::Value); 4] {
+    [
+        ("name", user.name.clone().into()),
+        ("surname", user.surname.clone().into()),
+        ("email", user.email.clone().into()),
+        ("is_active", user.is_active.into()),
+    ]
+}
+
 fn select() -> SelectStatement {
     Query::select().columns(COLUMNS.map(|c| (TABLE, c))).from(TABLE).to_owned()
 }
@@ -118,7 +128,9 @@ pub async fn create(ctx: &mut Context, user: NewUser) -> Result<User> {
     values.extend(insert_audit_values(ctx));
     set_values(&mut insert, values)?;
     let id = ctx.tx.fetch_i64(&insert).await?;
-    get_if_exist(&mut ctx.tx, id).await
+    let user = get_if_exist(&mut ctx.tx, id).await?;
+    log(ctx, "create", TABLE, id, &[], &logged(&user)).await?;
+    Ok(user)
 }
 
 /// Applies a partial update. Changing the email to one another user has is a 409 (Kwik answers
@@ -155,7 +167,9 @@ pub async fn update(ctx: &mut Context, id: i64, patch: UserPatch) -> Result<User
     }
     touch(&mut update, ctx);
     ctx.tx.execute(&update).await?;
-    get_if_exist(&mut ctx.tx, id).await
+    let user = get_if_exist(&mut ctx.tx, id).await?;
+    log(ctx, "update", TABLE, id, &logged(&current), &logged(&user)).await?;
+    Ok(user)
 }
 
 /// Stores a new password hash and bumps the token version: every token issued before is revoked.
@@ -170,11 +184,26 @@ pub async fn set_password(ctx: &mut Context, id: i64, hashed_password: &str) -> 
 
 /// [`set_password`] as a compare-and-set: only when the stored hash is still `expected` (when
 /// given), so a password verified against that hash cannot overwrite a change made meanwhile.
-/// `None` when nothing was written.
+/// `None` when nothing was written. Recorded in the audit log as a `password_change` event,
+/// without values.
 ///
 /// # Errors
 /// Database errors.
 pub async fn set_password_if(
+    ctx: &mut Context,
+    id: i64,
+    expected: Option<&str>,
+    hashed_password: &str,
+) -> Result<Option<User>> {
+    let user = store_password(ctx, id, expected, hashed_password).await?;
+    if user.is_some() {
+        log(ctx, "password_change", TABLE, id, &[], &[]).await?;
+    }
+    Ok(user)
+}
+
+/// The new hash and a bumped token version, compare-and-set on `expected`; no audit entry.
+async fn store_password(
     ctx: &mut Context,
     id: i64,
     expected: Option<&str>,
@@ -199,7 +228,7 @@ pub async fn set_password_if(
 /// A password reset (by an administrator, through recovery, or by `create-superuser`): the new
 /// hash, every token revoked, and every API key of the user revoked too — a reset is what one
 /// does when an account may be in someone else's hands. Compare-and-set on `expected` as in
-/// [`set_password_if`].
+/// [`set_password_if`]. Recorded as a `password_reset` event, without values.
 ///
 /// # Errors
 /// Database errors.
@@ -209,7 +238,7 @@ pub async fn reset_password_if(
     expected: Option<&str>,
     hashed_password: &str,
 ) -> Result<Option<User>> {
-    let Some(user) = set_password_if(ctx, id, expected, hashed_password).await? else { return Ok(None) };
+    let Some(user) = store_password(ctx, id, expected, hashed_password).await? else { return Ok(None) };
     let revoke = Query::update()
         .table("api_keys")
         .value("revoked_at", kwik_core::now())
@@ -217,6 +246,7 @@ pub async fn reset_password_if(
         .and_where(Expr::col("revoked_at").is_null())
         .to_owned();
     ctx.tx.execute(&revoke).await?;
+    log(ctx, "password_reset", TABLE, id, &[], &[]).await?;
     Ok(Some(user))
 }
 

@@ -4,6 +4,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod audit_log;
 mod common;
 mod customers;
 mod etag;

@@ -1500,3 +1500,37 @@ async fn seed_adds_products_and_orders_once() {
     let world = Scenario::new().role("rep", REP).user("rep", &["rep"]).build(&app).await;
     assert_eq!(total(&list(&app.as_user(world.user("rep")), "/orders/", &[]).await), 0);
 }
+
+/// An order's delete (which locks the order, then cascades to its lines) racing deletes of its
+/// lines: the lines lock their order first, so the writers queue instead of deadlocking. Every
+/// answer is a 200, or a 404 for a line whose order went first; never a 409 from a deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_an_order_racing_deletes_of_its_lines_never_deadlocks() {
+    const ROUNDS: usize = 12;
+    let app = Arc::new(app().await);
+    let token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let admin = app.with_token(&token);
+    let (acme, products) = race_products(&admin).await;
+    let mut orders_first = 0;
+    for round in 0..ROUNDS {
+        let (target, (first, second)) = race_order(&admin, acme, &products).await;
+        let answers = at_once(
+            &app,
+            &token,
+            vec![
+                Script::one(millis(round % 3), "DELETE", format!("/orders/{target}"), None),
+                Script::one(Duration::ZERO, "DELETE", format!("/order-lines/{first}"), None),
+                Script::one(millis(round % 2), "DELETE", format!("/order-lines/{second}"), None),
+            ],
+        )
+        .await;
+        assert_eq!(answers[0][0].0, 200, "round {round}: order delete: {:?}", answers[0][0]);
+        for (status, body) in [&answers[1][0], &answers[2][0]] {
+            assert!(matches!(status, 200 | 404), "round {round}: line delete answered {status}: {body}");
+            orders_first += usize::from(*status == 404);
+        }
+        let (status, _) = sent(admin.get(&format!("/orders/{target}")).send().await).await;
+        assert_eq!(status, 404, "round {round}");
+    }
+    eprintln!("racing deletes: {orders_first} line deletes found their order gone");
+}

@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use kwik_auth::ApiKey;
-use kwik_core::{Context, Error, Queries};
+use kwik_core::audit::AuditEntry;
+use kwik_core::{Error, Queries};
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::schemas::BuiltinTags;
 use crate::auth::Auth;
@@ -135,7 +137,7 @@ impl ApiKeysApi {
         let generated = ApiKey::generate();
         let now = kwik_core::now();
         let expires_at = body.expires_in_days.map(|days| now + chrono::Duration::days(days));
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         let mut insert = Query::insert()
             .into_table("api_keys")
             .columns(["user_id", "name", "prefix", "key_hash", "creation_time", "expires_at"])
@@ -157,6 +159,14 @@ impl ApiKeysApi {
             .fetch_optional(select().and_where(Expr::col("id").eq(id)))
             .await?
             .ok_or_else(|| Error::not_found("api_keys", id))?;
+        let after = [
+            ("user_id", Value::from(profile.user_id)),
+            ("name", Value::from(profile.name.as_str())),
+            ("prefix", Value::from(profile.prefix.as_str())),
+            ("expires_at", profile.expires_at.map_or(Value::Null, |at| super::audit_log::timestamp(at).into())),
+        ];
+        kwik_core::audit::record(&mut ctx, AuditEntry::new("create", "api_keys", Some(id)).diff(&[], &after, &[]))
+            .await?;
         ctx.commit().await?;
         Ok(Json(ApiKeyCreated { profile, key: generated.secret }))
     }
@@ -179,7 +189,7 @@ impl ApiKeysApi {
         auth: Auth,
         key_id: Path<i64>,
     ) -> ApiResult<Json<ApiKeyProfile>> {
-        revoke(&state, auth.id(), key_id.0, Some(auth.id())).await
+        revoke(&state, &auth, key_id.0, Some(auth.id())).await
     }
 
     /// Every user's API keys
@@ -200,24 +210,33 @@ impl ApiKeysApi {
         auth: Auth<ApiKeyRevoke>,
         key_id: Path<i64>,
     ) -> ApiResult<Json<ApiKeyProfile>> {
-        revoke(&state, auth.id(), key_id.0, None).await
+        revoke(&state, &auth, key_id.0, None).await
     }
 }
 
-async fn revoke(state: &AppState, actor: i64, key_id: i64, owner: Option<i64>) -> ApiResult<Json<ApiKeyProfile>> {
-    let mut ctx = Context::begin(&state.db, Some(actor)).await?;
+async fn revoke(
+    state: &AppState,
+    actor: &crate::CurrentUser,
+    key_id: i64,
+    owner: Option<i64>,
+) -> ApiResult<Json<ApiKeyProfile>> {
+    let mut ctx = actor.write_scope(&state.db).await?;
     let mut find = select().and_where(Expr::col("id").eq(key_id)).to_owned();
     if let Some(owner) = owner {
         find.and_where(Expr::col("user_id").eq(owner));
     }
     let key: ApiKeyProfile = ctx.tx.fetch_optional(&find).await?.ok_or_else(|| Error::not_found("api_keys", key_id))?;
     if key.revoked_at.is_none() {
-        let update = Query::update()
-            .table("api_keys")
-            .value("revoked_at", kwik_core::now())
-            .and_where(Expr::col("id").eq(key_id))
-            .to_owned();
+        let now = kwik_core::now();
+        let update =
+            Query::update().table("api_keys").value("revoked_at", now).and_where(Expr::col("id").eq(key_id)).to_owned();
         ctx.tx.execute(&update).await?;
+        let entry = AuditEntry::new("revoke", "api_keys", Some(key_id)).change(
+            "revoked_at",
+            Value::Null,
+            Value::from(super::audit_log::timestamp(now)),
+        );
+        kwik_core::audit::record(&mut ctx, entry).await?;
     }
     let key = ctx.tx.fetch_optional(&select().and_where(Expr::col("id").eq(key_id)).to_owned()).await?.unwrap_or(key);
     ctx.commit().await?;

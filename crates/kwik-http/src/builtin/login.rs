@@ -1,6 +1,7 @@
 //! `/login/...`: tokens (Kwik's contract) plus refresh rotation and password recovery (ours).
 
 use kwik_auth::{Claims, Impersonator, TokenKind, Verification, password_fingerprint};
+use kwik_core::audit::AuditEntry;
 use kwik_core::{Context, Error, Queries};
 use kwik_rbac::{User, users};
 use poem::web::Data;
@@ -135,6 +136,9 @@ impl LoginApi {
         }
         let target = users::get_if_exist(&mut state.db.clone(), user_id.0).await?;
         super::rank::outranks(&mut state.db.clone(), &auth, target.id).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
+        kwik_core::audit::record(&mut ctx, AuditEntry::new("impersonation_start", "users", Some(target.id))).await?;
+        ctx.commit().await?;
         let impersonator = Impersonator { id: auth.id(), token_version: auth.current.user.token_version };
         let claims =
             Claims::access(target.id, target.token_version, state.settings.access_token_ttl(), Some(impersonator));
@@ -160,6 +164,10 @@ impl LoginApi {
     async fn stop_impersonating(&self, state: Data<&AppState>, auth: Auth) -> ApiResult<Json<Token>> {
         let impersonator_id = auth.impersonator().ok_or_else(|| Error::BadRequest("Not impersonating".to_owned()))?;
         let impersonator = users::get(&mut state.db.clone(), impersonator_id).await?.ok_or(Error::AccessDenied)?;
+        // Recorded as the session's: user = the impersonated user, impersonator = who stops.
+        let mut ctx = auth.write_scope(&state.db).await?;
+        kwik_core::audit::record(&mut ctx, AuditEntry::new("impersonation_stop", "users", Some(auth.id()))).await?;
+        ctx.commit().await?;
         let claims =
             Claims::access(impersonator.id, impersonator.token_version, state.settings.access_token_ttl(), None);
         Ok(Json(Token {
@@ -175,7 +183,12 @@ impl LoginApi {
     /// twice at once: it dies once the password changes, after 48 hours, or when the user is
     /// deactivated. Bad token: 400 `Invalid token`. Revokes the user's tokens and API keys.
     #[oai(path = "/reset-password", method = "post")]
-    async fn reset_password(&self, state: Data<&AppState>, body: JsonBody<ResetPassword>) -> ApiResult<Json<Message>> {
+    async fn reset_password(
+        &self,
+        req: &poem::Request,
+        state: Data<&AppState>,
+        body: JsonBody<ResetPassword>,
+    ) -> ApiResult<Json<Message>> {
         let claims = state.jwt.decode(&body.token, TokenKind::Reset)?;
         let user = users::get(&mut state.db.clone(), claims.user_id()?).await?.ok_or(Error::InvalidToken)?;
         if !user.is_active || user.token_version != claims.kwik_ver || !claims.password_matches(&user.hashed_password) {
@@ -184,7 +197,7 @@ impl LoginApi {
         // Hash outside the write transaction, then compare-and-set on the hash the token was
         // issued for: of two simultaneous uses, exactly one writes.
         let hashed = state.hasher.hash(&body.password).await?;
-        let mut ctx = Context::begin(&state.db, Some(user.id)).await?;
+        let mut ctx = Context::begin(&state.db, Some(user.id)).await?.with_request_id(crate::request_id(req));
         users::reset_password_if(&mut ctx, user.id, Some(&user.hashed_password), &hashed)
             .await?
             .ok_or(Error::InvalidToken)?;

@@ -1,7 +1,9 @@
-//! Kwik's built-in API (CONTRACT §3): login, users, roles, permissions — plus API keys.
+//! Kwik's built-in API (CONTRACT §3): login, users, roles, permissions — plus API keys and the
+//! audit log.
 //! Register it with `App::module(Builtin)`.
 
 mod api_keys;
+mod audit_log;
 mod login;
 mod permissions;
 pub mod perms;
@@ -11,6 +13,7 @@ pub mod schemas;
 mod users;
 
 pub use api_keys::{API_KEY_PERMISSIONS, ApiKeysApi};
+pub use audit_log::{AuditLogApi, AuditLogEntryProfile, AuditLogRead};
 pub use login::{Impersonification, LoginApi};
 pub use permissions::PermissionsApi;
 pub use roles::RolesApi;
@@ -18,24 +21,27 @@ pub use users::UsersApi;
 
 use crate::module::Module;
 
+/// The permissions the built-in module adds to Kwik's: API keys and the audit log.
+pub const BUILTIN_MODULE_PERMISSIONS: [&str; 3] = ["api_key_read", "api_key_revoke", "audit_log_read"];
+
 /// The built-in module: Kwik's `/login`, `/users`, `/roles`, `/permissions` routers and our
-/// `/api-keys`. Its migrations (users, roles, permissions, api keys, refresh tokens) and the
+/// `/api-keys` and `/audit-log`. Its migrations (users, roles, permissions, api keys, refresh tokens) and the
 /// bootstrap of permissions and the first superuser run for every app, with or without it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Builtin;
 
 impl Module for Builtin {
-    type Api = (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi);
+    type Api = (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi, AuditLogApi);
 
     fn name(&self) -> &'static str {
         "builtin"
     }
 
     fn api(&self) -> Self::Api {
-        (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi)
+        (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi, AuditLogApi)
     }
 
     fn permissions(&self) -> &'static [&'static str] {
-        &API_KEY_PERMISSIONS
+        &BUILTIN_MODULE_PERMISSIONS
     }
 }

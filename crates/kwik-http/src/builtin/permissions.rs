@@ -1,6 +1,6 @@
 //! `/permissions/...` (CONTRACT §3).
 
-use kwik_core::{Context, Error};
+use kwik_core::Error;
 use kwik_listing::Paginated;
 use kwik_rbac::{normalize, permissions};
 use poem::web::Data;
@@ -68,7 +68,7 @@ impl PermissionsApi {
         body: JsonBody<PermissionDefinition>,
     ) -> PermissionResult {
         let name = normalize::name(&body.name, &["body", "name"]).map_err(Error::validation)?;
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         let permission = permissions::create(&mut ctx, &name).await?;
         ctx.commit().await?;
         Ok(Json(permission.into()))
@@ -101,7 +101,7 @@ impl PermissionsApi {
         body: JsonBody<PermissionDefinition>,
     ) -> PermissionResult {
         let name = normalize::name(&body.name, &["body", "name"]).map_err(Error::validation)?;
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         let current = permissions::get_if_exist(&mut ctx.tx, permission_id.0).await?;
         if current.name != name {
             refuse_if_declared(&state, &current.name, "renamed")?;
@@ -151,7 +151,7 @@ impl PermissionsApi {
         auth: Auth<PermissionDelete>,
         permission_id: Path<i64>,
     ) -> PermissionResult {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         let permission = permissions::clear_roles(&mut ctx, permission_id.0).await?;
         ctx.commit().await?;
         Ok(Json(permission.into()))
@@ -168,7 +168,7 @@ impl PermissionsApi {
         auth: Auth<PermissionDelete>,
         permission_id: Path<i64>,
     ) -> PermissionResult {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         let current = permissions::get_if_exist(&mut ctx.tx, permission_id.0).await?;
         refuse_if_declared(&state, &current.name, "deleted")?;
         let permission = permissions::delete(&mut ctx, permission_id.0).await?;

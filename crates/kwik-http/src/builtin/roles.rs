@@ -74,7 +74,7 @@ impl RolesApi {
         body: JsonBody<RoleDefinition>,
     ) -> RoleResult {
         let name = normalize::name(&body.name, &["body", "name"]).map_err(Error::validation)?;
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         let role = roles::create(&mut ctx, &name, body.is_active).await?;
         ctx.commit().await?;
         Ok(Json(role.into()))
@@ -105,7 +105,7 @@ impl RolesApi {
             Some(name) => Some(normalize::name(name, &["body", "name"]).map_err(Error::validation)?),
             None => None,
         };
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         if body.is_active == Some(true) {
             // Activation grants the role's permissions to its members.
             super::rank::holds_role(&mut ctx.tx, &auth, role_id.0).await?;
@@ -121,7 +121,7 @@ impl RolesApi {
     /// (Kwik answers 500 when it has any: bug §9.4). Returns the role as it was.
     #[oai(path = "/:role_id", method = "delete")]
     async fn delete(&self, state: Data<&AppState>, auth: Auth<RoleDelete>, role_id: Path<i64>) -> RoleResult {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         let role = roles::delete(&mut ctx, role_id.0).await?;
         ctx.commit().await?;
         Ok(Json(role.into()))
@@ -199,7 +199,7 @@ impl RolesApi {
         role_id: Path<i64>,
         body: JsonBody<RolePermissionAssignment>,
     ) -> RoleResult {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
         let permission = permissions::get_if_exist(&mut ctx.tx, body.permission_id).await?;
         super::rank::holds_all(&auth, [permission.name.as_str()])?;
@@ -218,7 +218,7 @@ impl RolesApi {
         role_id: Path<i64>,
         permission_id: Path<i64>,
     ) -> RoleResult {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
         permissions::get_if_exist(&mut ctx.tx, permission_id.0).await?;
         roles::remove_permission(&mut ctx, role_id.0, permission_id.0).await?;
@@ -237,7 +237,7 @@ impl RolesApi {
         role_id: Path<i64>,
         body: JsonBody<RoleUserAssignment>,
     ) -> RoleResult {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
         users::get_if_exist(&mut ctx.tx, body.user_id).await?;
         super::rank::holds_role(&mut ctx.tx, &auth, role_id.0).await?;
@@ -256,7 +256,7 @@ impl RolesApi {
         role_id: Path<i64>,
         user_id: Path<i64>,
     ) -> RoleResult {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
         users::get_if_exist(&mut ctx.tx, user_id.0).await?;
         roles::remove_user(&mut ctx, role_id.0, user_id.0).await?;
@@ -273,7 +273,7 @@ impl RolesApi {
         auth: Auth<(RoleDelete, PermissionDelete)>,
         role_id: Path<i64>,
     ) -> RoleResult {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
         roles::clear_permissions(&mut ctx, role_id.0).await?;
         finish(ctx, role_id.0).await
@@ -289,7 +289,7 @@ impl RolesApi {
         auth: Auth<(RoleDelete, UserDelete)>,
         role_id: Path<i64>,
     ) -> RoleResult {
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
         roles::clear_users(&mut ctx, role_id.0).await?;
         finish(ctx, role_id.0).await

@@ -21,6 +21,8 @@ pub enum BuiltinTags {
     Permissions,
     /// API keys.
     ApiKeys,
+    /// The audit log.
+    AuditLog,
 }
 
 /// A user as returned by the API. Password hashes are never returned.

@@ -1,6 +1,6 @@
 //! `/users/...` (CONTRACT §3).
 
-use kwik_core::{Context, Error};
+use kwik_core::Error;
 use kwik_listing::Paginated;
 use kwik_rbac::{normalize, users};
 use poem::web::Data;
@@ -78,7 +78,7 @@ impl UsersApi {
             hashed_password: state.hasher.hash(&body.password).await?,
             is_active: body.is_active,
         };
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         let user = users::create(&mut ctx, new).await?;
         ctx.commit().await?;
         Ok(Json(user.into()))
@@ -102,7 +102,7 @@ impl UsersApi {
         auth: Auth,
         body: JsonBody<UserProfileUpdate>,
     ) -> ApiResult<Json<UserProfile>> {
-        update_user(&state, auth.id(), auth.id(), body.0).await
+        update_user(&state, &auth, auth.id(), body.0).await
     }
 
     /// My effective permissions
@@ -136,7 +136,7 @@ impl UsersApi {
         auth: Auth,
         body: JsonBody<UserPasswordChange>,
     ) -> ApiResult<Json<UserProfile>> {
-        change_password(req, &state, auth.id(), auth.id(), &body).await
+        change_password(req, &state, &auth, auth.id(), &body).await
     }
 
     /// Get a user
@@ -166,7 +166,7 @@ impl UsersApi {
         body: JsonBody<UserProfileUpdate>,
     ) -> ApiResult<Json<UserProfile>> {
         super::rank::outranks(&mut state.db.clone(), &auth, user_id.0).await?;
-        update_user(&state, auth.id(), user_id.0, body.0).await
+        update_user(&state, &auth, user_id.0, body.0).await
     }
 
     /// A user's effective permissions
@@ -214,7 +214,7 @@ impl UsersApi {
         body: JsonBody<UserPasswordChange>,
     ) -> ApiResult<Json<UserProfile>> {
         super::rank::outranks(&mut state.db.clone(), &auth, user_id.0).await?;
-        change_password(req, &state, auth.id(), user_id.0, &body).await
+        change_password(req, &state, &auth, user_id.0, &body).await
     }
 
     /// Reset a user's password (administrator)
@@ -239,7 +239,7 @@ impl UsersApi {
         }
         // Hash before taking the write lock: a hash costs tens of milliseconds.
         let hashed = state.hasher.hash(&body.new_password).await?;
-        let mut ctx = Context::begin(&state.db, Some(auth.id())).await?;
+        let mut ctx = auth.write_scope(&state.db).await?;
         let user = users::reset_password(&mut ctx, user.id, &hashed).await?;
         ctx.commit().await?;
         Ok(Json(user.into()))
@@ -248,7 +248,7 @@ impl UsersApi {
 
 async fn update_user(
     state: &AppState,
-    actor: i64,
+    actor: &crate::CurrentUser,
     user_id: i64,
     body: UserProfileUpdate,
 ) -> ApiResult<Json<UserProfile>> {
@@ -257,7 +257,7 @@ async fn update_user(
         None => None,
     };
     let patch = users::UserPatch { name: body.name, surname: body.surname, email, is_active: body.is_active };
-    let mut ctx = Context::begin(&state.db, Some(actor)).await?;
+    let mut ctx = actor.write_scope(&state.db).await?;
     let user = users::update(&mut ctx, user_id, patch).await?;
     ctx.commit().await?;
     Ok(Json(user.into()))
@@ -269,7 +269,7 @@ async fn update_user(
 async fn change_password(
     req: &poem::Request,
     state: &AppState,
-    actor: i64,
+    actor: &crate::CurrentUser,
     user_id: i64,
     body: &UserPasswordChange,
 ) -> ApiResult<Json<UserProfile>> {
@@ -281,7 +281,7 @@ async fn change_password(
         return Err(Error::AuthenticationFailed.into());
     }
     let hashed = state.hasher.hash(&body.new_password).await?;
-    let mut ctx = Context::begin(&state.db, Some(actor)).await?;
+    let mut ctx = actor.write_scope(&state.db).await?;
     let user = users::set_password_if(&mut ctx, user.id, Some(&user.hashed_password), &hashed)
         .await?
         .ok_or_else(|| Error::Conflict("The password was changed meanwhile; try again".to_owned()))?;

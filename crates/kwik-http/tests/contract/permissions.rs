@@ -1,7 +1,7 @@
 //! `/permissions/...` (CONTRACT §3, §5, §9.3) and the start-up bootstrap of permissions, the
 //! `admin` role and the first superuser (§8).
 
-use kwik_http::builtin::{API_KEY_PERMISSIONS, Builtin};
+use kwik_http::builtin::{BUILTIN_MODULE_PERMISSIONS, Builtin};
 use kwik_http::{App, AppState};
 use kwik_testing::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Scenario, TestApp, TestDatabase, assert_detail, assert_validation, json_of,
@@ -33,9 +33,13 @@ const KWIK_PERMISSIONS: [&str; 14] = [
     "role_delete",
 ];
 
-/// Every permission bootstrapped with the built-in module: Kwik's 14 plus the API-key ones.
+/// How many permissions the built-in module bootstraps.
+const BUILTIN: usize = KWIK_PERMISSIONS.len() + BUILTIN_MODULE_PERMISSIONS.len();
+
+/// Every permission bootstrapped with the built-in module: Kwik's 14 plus the API-key and audit-log ones.
 fn bootstrapped_names() -> Vec<String> {
-    let mut all: Vec<String> = KWIK_PERMISSIONS.iter().chain(&API_KEY_PERMISSIONS).map(|s| (*s).to_owned()).collect();
+    let mut all: Vec<String> =
+        KWIK_PERMISSIONS.iter().chain(&BUILTIN_MODULE_PERMISSIONS).map(|s| (*s).to_owned()).collect();
     all.sort();
     all
 }
@@ -148,19 +152,19 @@ async fn list_permissions_is_paginated_in_id_order() {
     let alpha = create_permission(&admin, "alpha").await;
 
     let body = ok(admin.get("/permissions/").send().await).await;
-    assert_eq!(body["total"], 18, "{body}");
+    assert_eq!(body["total"], BUILTIN + 2, "{body}");
     let listed: Vec<i64> = rows(&body).iter().map(id_of).collect();
     assert!(listed.windows(2).all(|w| w[0] < w[1]), "default order is id ascending: {body}");
     let all_names = names(&body);
-    assert_eq!(&all_names[16..], ["zeta", "alpha"]);
+    assert_eq!(&all_names[BUILTIN..], ["zeta", "alpha"]);
     for row in rows(&body) {
         assert_eq!(row.as_object().unwrap().len(), 2, "PermissionProfile is {{id, name}}: {row}");
     }
-    assert_eq!(rows(&body)[16], zeta);
+    assert_eq!(rows(&body)[BUILTIN], zeta);
 
-    let page = ok(admin.get("/permissions/?skip=16&limit=1").send().await).await;
-    assert_eq!(page, json!({"total": 18, "data": [zeta]}));
-    assert_eq!(ok(admin.get("/permissions/?limit=0").send().await).await, json!({"total": 18, "data": []}));
+    let page = ok(admin.get(&format!("/permissions/?skip={BUILTIN}&limit=1")).send().await).await;
+    assert_eq!(page, json!({"total": BUILTIN + 2, "data": [zeta]}));
+    assert_eq!(ok(admin.get("/permissions/?limit=0").send().await).await, json!({"total": BUILTIN + 2, "data": []}));
 
     let by_name = ok(admin.get("/permissions/?sorting=name:desc&limit=2").send().await).await;
     assert_eq!(names(&by_name), ["zeta", "user_update"]);
@@ -183,7 +187,7 @@ async fn list_permissions_limit_is_capped_by_kwik_list_max_limit() {
     assert_validation(admin.get("/permissions/?limit=5000").send().await, &["query", "limit"]).await;
     let relaxed = app_with(&[("KWIK_LIST_MAX_LIMIT", "5000")]).await;
     let body = ok(relaxed.as_admin().await.get("/permissions/?limit=5000").send().await).await;
-    assert_eq!(rows(&body).len(), 16, "{body}");
+    assert_eq!(rows(&body).len(), BUILTIN, "{body}");
 }
 
 #[tokio::test]
@@ -226,7 +230,7 @@ async fn create_permission_normalises_and_rejects_duplicates() {
     }
     let list = ok(admin.get("/permissions/?filter_key=name&value=project_read").send().await).await;
     assert_eq!(list["total"], 1);
-    assert_eq!(ok(admin.get("/permissions/").send().await).await["total"], 17);
+    assert_eq!(ok(admin.get("/permissions/").send().await).await["total"], BUILTIN + 1);
 }
 
 #[tokio::test]
@@ -252,7 +256,7 @@ async fn create_permission_validates_and_gates() {
     assert_forbidden(as_reader.post("/permissions/").body_json(&json!({})).send().await).await;
     assert_forbidden(as_reader.post("/permissions/").body_json(&json!({"name": "sneaky"})).send().await).await;
     assert_unauthenticated(app.anonymous().post("/permissions/").body_json(&json!({"name": "x"})).send().await).await;
-    assert_eq!(ok(admin.get("/permissions/").send().await).await["total"], 16, "nothing was created");
+    assert_eq!(ok(admin.get("/permissions/").send().await).await["total"], BUILTIN, "nothing was created");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,7 +446,7 @@ async fn delete_permission_purges_its_role_links_and_returns_it() {
     assert!(!names(&available).contains(&"post_write".to_owned()), "{available}");
     let mine = ok(app.as_user(world.user("ann")).get("/users/me/permissions").send().await).await;
     assert_eq!(names(&mine), ["post_read"]);
-    assert_eq!(ok(admin.get("/permissions/").send().await).await["total"], 17);
+    assert_eq!(ok(admin.get("/permissions/").send().await).await["total"], BUILTIN + 1);
     // The name can be created again.
     create_permission(&admin, "post_write").await;
     assert_detail(
@@ -502,13 +506,13 @@ async fn permissions_the_code_checks_cannot_be_renamed_or_deleted() {
 // Bootstrap (§8)
 // ---------------------------------------------------------------------------------------------
 
-/// Asserts the bootstrapped state through the API: the 16 permissions once each, `admin` holding
+/// Asserts the bootstrapped state through the API: the built-in permissions once each, `admin` holding
 /// them all, the superuser its only member.
 async fn assert_bootstrapped(app: &TestApp) {
     let admin = app.as_admin().await;
     let all = ok(admin.get("/permissions/?limit=1000").send().await).await;
     assert_eq!(sorted_names(&all), bootstrapped_names(), "each built-in permission exactly once");
-    assert_eq!(all["total"], 16);
+    assert_eq!(all["total"], BUILTIN);
 
     let roles = ok(admin.get("/roles/").send().await).await;
     assert_eq!(names(&roles), ["admin"], "one admin role");
@@ -553,7 +557,7 @@ async fn bootstrap_run_again_on_the_same_state_creates_no_duplicates() {
     let app = app().await;
     let state = app.state();
     for _ in 0..2 {
-        kwik_rbac::bootstrap(&state.db, &state.hasher, ADMIN_EMAIL, ADMIN_PASSWORD, &API_KEY_PERMISSIONS)
+        kwik_rbac::bootstrap(&state.db, &state.hasher, ADMIN_EMAIL, ADMIN_PASSWORD, &BUILTIN_MODULE_PERMISSIONS)
             .await
             .unwrap();
     }
@@ -611,13 +615,15 @@ async fn bootstrap_rerun_keeps_roles_and_permissions_added_later() {
     create_permission(&admin, "custom_thing").await;
 
     let state = app.state();
-    kwik_rbac::bootstrap(&state.db, &state.hasher, ADMIN_EMAIL, ADMIN_PASSWORD, &API_KEY_PERMISSIONS).await.unwrap();
+    kwik_rbac::bootstrap(&state.db, &state.hasher, ADMIN_EMAIL, ADMIN_PASSWORD, &BUILTIN_MODULE_PERMISSIONS)
+        .await
+        .unwrap();
 
     let roles = ok(admin.get("/roles/").send().await).await;
     assert_eq!(names(&roles), ["admin", "operators"]);
     assert!(rows(&roles).iter().all(|r| r["user_count"] == 1), "{roles}");
     let all = ok(admin.get("/permissions/?limit=1000").send().await).await;
-    assert_eq!(all["total"], 17);
+    assert_eq!(all["total"], BUILTIN + 1);
     let my_roles = ok(admin.get("/users/me/roles").send().await).await;
     assert_eq!(sorted_names(&my_roles), ["admin", "operators"]);
 }
