@@ -8,7 +8,7 @@ use poem_openapi::Object;
 /// A customer.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
 #[rustfmt::skip::attributes(kwik)]
-#[kwik(table = "customers", audit, soft_delete, audit_log,
+#[kwik(table = "customers", audit, tenant_scoped, soft_delete, audit_log,
     api(path = "/customers/", read = "customers_read", create = "customers_create", update = "customers_update",
         delete = "customers_delete", restore = "customers_restore"))]
 pub struct Customer {
@@ -34,6 +34,9 @@ pub struct Customer {
     pub deleted_at: Option<DateTime<Utc>>,
     /// Who deleted it.
     pub deleter_user_id: Option<i64>,
+    /// The tenant (multi-tenancy): set by the server from the caller's tenant, never shown.
+    #[oai(skip)]
+    pub tenant_id: i64,
 }
 
 fn default_credit_limit() -> Decimal {

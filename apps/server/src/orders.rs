@@ -14,7 +14,7 @@ use crate::customers::{Customer, CustomerCrud};
 /// A product on sale.
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
 #[rustfmt::skip::attributes(kwik)]
-#[kwik(table = "products", audit, audit_log,
+#[kwik(table = "products", audit, tenant_scoped, audit_log,
     api(path = "/products/", read = "product_read", create = "product_manage", update = "product_manage", delete = "product_manage"))]
 pub struct Product {
     #[kwik(primary_key)]
@@ -40,6 +40,9 @@ pub struct Product {
     pub last_modification_time: DateTime<Utc>,
     pub creator_user_id: Option<i64>,
     pub last_modifier_user_id: Option<i64>,
+    /// The tenant (multi-tenancy): set by the server from the caller's tenant, never shown.
+    #[oai(skip)]
+    pub tenant_id: i64,
 }
 
 fn product_label(product: &Product) -> String {
@@ -69,7 +72,7 @@ fn not_confirmed(status: &OrderStatus) -> Result<(), String> {
 /// only those they created (likewise `order_update[_own]`, `order_delete[_own]`).
 #[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
 #[rustfmt::skip::attributes(kwik)]
-#[kwik(table = "orders", audit, audit_log, crud = "OrderCrud",
+#[kwik(table = "orders", audit, tenant_scoped, audit_log, crud = "OrderCrud",
     api(path = "/orders/", read = "order_read | order_read_own", create = "order_create",
         update = "order_update | order_update_own", delete = "order_delete | order_delete_own"))]
 pub struct Order {
@@ -93,6 +96,9 @@ pub struct Order {
     pub last_modification_time: DateTime<Utc>,
     pub creator_user_id: Option<i64>,
     pub last_modifier_user_id: Option<i64>,
+    /// The tenant (multi-tenancy): set by the server from the caller's tenant, never shown.
+    #[oai(skip)]
+    pub tenant_id: i64,
 }
 
 /// Orders: ownership scoping, and confirmed orders are final.

@@ -14,7 +14,7 @@ const BATCH: usize = 500;
 /// Database errors.
 pub async fn projects(state: &AppState) -> Result<()> {
     let words = ["Apollo", "Borealis", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Helix", "Iris", "Juniper"];
-    insert_batches(state, "projects", &["name", "description", "archived"], ("name", None), |i| {
+    insert_batches(state, "projects", &["name", "description", "archived"], (&["name"], None), |i| {
         vec![
             Expr::val(format!("Demo project {i:04} {}", words[i % words.len()])),
             Expr::val(Some(format!("Seeded demo project number {i}"))),
@@ -29,9 +29,11 @@ pub async fn projects(state: &AppState) -> Result<()> {
 /// # Errors
 /// Database errors.
 pub async fn customers(state: &AppState) -> Result<()> {
-    // Emails are unique among live customers (a partial index): the conflict target says so.
+    // Emails are unique per tenant among live customers (a partial index): the conflict target
+    // says so. Seeded customers are the default tenant's.
     let live = Expr::col("deleted_at").is_null();
-    insert_batches(state, "customers", &["name", "email", "credit_limit"], ("email", Some(live)), |i| {
+    let target: &[&'static str] = &["tenant_id", "email"];
+    insert_batches(state, "customers", &["name", "email", "credit_limit"], (target, Some(live)), |i| {
         let limit: kwik_crud::Decimal =
             format!("{}.{:02}", 1000 + (i * 37) % 9000, i % 100).parse().unwrap_or_default();
         vec![Expr::val(format!("Customer {i:04}")), Expr::val(format!("customer{i:04}@example.com")), Expr::val(limit)]
@@ -94,7 +96,7 @@ async fn insert_batches(
     state: &AppState,
     table: &'static str,
     columns: &[&'static str],
-    unique: (&'static str, Option<Expr>),
+    unique: (&[&'static str], Option<Expr>),
     row: impl Fn(usize) -> Vec<Expr>,
 ) -> Result<()> {
     let mut ctx = Context::begin(&state.db, None).await?;
@@ -105,7 +107,12 @@ async fn insert_batches(
         let mut insert = Query::insert()
             .into_table(table)
             .columns(all_columns)
-            .on_conflict(OnConflict::column(unique.0).target_and_where_option(unique.1.clone()).do_nothing().to_owned())
+            .on_conflict(
+                OnConflict::columns(unique.0.iter().copied())
+                    .target_and_where_option(unique.1.clone())
+                    .do_nothing()
+                    .to_owned(),
+            )
             .to_owned();
         for i in start..(start + BATCH).min(SEED_ROWS + 1) {
             let mut values = row(i);

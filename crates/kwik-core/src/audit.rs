@@ -14,7 +14,7 @@
 //! let db = Db::connect("sqlite::memory:", &PoolSettings::default()).await?;
 //! # let Db::Sqlite(pool) = &db else { unreachable!() };
 //! # sqlx::query("CREATE TABLE audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL,
-//! #   user_id INTEGER, impersonator_id INTEGER, request_id TEXT, action TEXT NOT NULL, resource TEXT NOT NULL,
+//! #   user_id INTEGER, impersonator_id INTEGER, tenant_id INTEGER, request_id TEXT, action TEXT NOT NULL, resource TEXT NOT NULL,
 //! #   resource_id INTEGER, changes TEXT NOT NULL)").execute(pool).await?;
 //! let mut ctx = Context::begin(&db, Some(7)).await?;
 //! let entry = AuditEntry::new("send_invoice", "orders", Some(42)).change("invoice_number", json!(null), json!("F-1"));
@@ -102,8 +102,8 @@ impl AuditEntry {
     }
 }
 
-/// Writes `entry` in the scope's transaction with the time, the scope's user, impersonator and
-/// request id. On an autocommit scope ([`Context::system`]) the entry commits on its own.
+/// Writes `entry` in the scope's transaction with the time, the scope's user, impersonator,
+/// tenant and request id. On an autocommit scope ([`Context::system`]) the entry commits on its own.
 ///
 /// # Errors
 /// Database errors (the caller's transaction then rolls back with its change).
@@ -120,6 +120,7 @@ pub async fn record(ctx: &mut Context, entry: AuditEntry) -> Result<()> {
             "created_at",
             "user_id",
             "impersonator_id",
+            "tenant_id",
             "request_id",
             "action",
             "resource",
@@ -132,6 +133,7 @@ pub async fn record(ctx: &mut Context, entry: AuditEntry) -> Result<()> {
             Expr::val(crate::now()),
             Expr::val(ctx.user_id),
             Expr::val(ctx.impersonator()),
+            Expr::val(ctx.tenant_id),
             Expr::val(ctx.request_id.as_deref().map(str::to_owned)),
             Expr::val(entry.action),
             Expr::val(entry.resource),

@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use crate::db::{Backend, Db, Tx};
+use crate::db::{Backend, Db, Queries, Tx};
 use crate::error::Result;
+
+/// The PostgreSQL setting that carries a transaction's tenant for row-level security policies.
+pub const TENANT_SETTING: &str = "kwik.tenant_id";
 
 /// Who is acting in a request: the user, their effective permission names, and, in an
 /// impersonation session, the impersonator. Built by kwik-http from the authenticated request
@@ -19,12 +22,20 @@ pub struct Principal {
     pub permissions: Arc<[String]>,
     /// The user who is impersonating `user_id`, if any.
     pub impersonator: Option<i64>,
+    /// With multi-tenancy on, the tenant the principal acts in: rows of tenant-scoped resources
+    /// outside it do not exist for this principal. `None` with tenancy off.
+    pub tenant_id: Option<i64>,
 }
 
 impl Principal {
     /// A principal with these permissions and no impersonator.
     pub fn new(user_id: i64, permissions: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self { user_id, permissions: permissions.into_iter().map(Into::into).collect(), impersonator: None }
+        Self {
+            user_id,
+            permissions: permissions.into_iter().map(Into::into).collect(),
+            impersonator: None,
+            tenant_id: None,
+        }
     }
 
     /// Kwik's `has_permission`: whether the principal holds the permission named.
@@ -48,6 +59,9 @@ pub struct Context {
     pub principal: Option<Principal>,
     /// The request's id (`X-Request-Id`), recorded in audit-log entries; `None` outside requests.
     pub request_id: Option<Arc<str>>,
+    /// The tenant tenant-scoped resources are restricted to (the principal's, with tenancy on);
+    /// `None`: every tenant (tenancy off, system scopes).
+    pub tenant_id: Option<i64>,
 }
 
 impl Context {
@@ -57,21 +71,25 @@ impl Context {
     /// # Errors
     /// [`Error::Unavailable`](crate::Error::Unavailable) when no connection is free in time.
     pub async fn begin(db: &Db, user_id: Option<i64>) -> Result<Self> {
-        Ok(Self { tx: db.begin_write().await?, user_id, principal: None, request_id: None })
+        Ok(Self { tx: db.begin_write().await?, user_id, principal: None, request_id: None, tenant_id: None })
     }
 
     /// Opens a write transaction on `db` for `principal` (on SQLite it takes the write lock up
-    /// front, `BEGIN IMMEDIATE`).
+    /// front, `BEGIN IMMEDIATE`). With a tenant, on PostgreSQL, the transaction carries it for
+    /// the row-level security policies ([`Context::set_tenant_setting`]).
     ///
     /// # Errors
     /// [`Error::Unavailable`](crate::Error::Unavailable) when no connection is free in time.
     pub async fn write(db: &Db, principal: Principal) -> Result<Self> {
-        Ok(Self {
+        let mut ctx = Self {
             tx: db.begin_write().await?,
             user_id: Some(principal.user_id),
+            tenant_id: principal.tenant_id,
             principal: Some(principal),
             request_id: None,
-        })
+        };
+        ctx.set_tenant_setting().await?;
+        Ok(ctx)
     }
 
     /// A read scope for `principal`: no transaction, each statement on a pooled connection and
@@ -82,15 +100,52 @@ impl Context {
         Self {
             tx: Tx::Autocommit(db.clone()),
             user_id: Some(principal.user_id),
+            tenant_id: principal.tenant_id,
             principal: Some(principal),
             request_id: None,
         }
     }
 
+    /// The read scope requests use: [`Context::read`], except for a principal with a tenant on
+    /// PostgreSQL, whose reads run in a transaction carrying the tenant so that the row-level
+    /// security policies apply to them too (it is never committed: dropping it ends it).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`](crate::Error::Unavailable) when no connection is free in time.
+    pub async fn read_in_tenant(db: &Db, principal: Principal) -> Result<Self> {
+        if principal.tenant_id.is_some() && db.backend() == Backend::Postgres {
+            Self::write(db, principal).await
+        } else {
+            Ok(Self::read(db, principal))
+        }
+    }
+
+    /// On PostgreSQL, in a transaction with a tenant: `set_config('kwik.tenant_id', <tenant>,
+    /// true)`, the per-transaction setting the row-level security policies of tenant-scoped
+    /// tables compare `tenant_id` with (defence in depth under the queries' own tenant filter).
+    /// Nothing otherwise.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_tenant_setting(&mut self) -> Result<()> {
+        let Some(tenant) = self.tenant_id else { return Ok(()) };
+        if self.backend() != Backend::Postgres || !self.tx.is_transaction() {
+            return Ok(());
+        }
+        let set = sea_query::Query::select()
+            .expr(sea_query::Func::cust("set_config").args([
+                sea_query::Expr::val(TENANT_SETTING),
+                sea_query::Expr::val(tenant.to_string()),
+                sea_query::Expr::val(true),
+            ]))
+            .to_owned();
+        self.tx.execute(&set).await.map(drop)
+    }
+
     /// A system scope (seeds, jobs, tests): no user, every permission, on `db`'s pool without a
     /// transaction. Use [`Context::begin`] with `None` for a transactional one.
     pub fn system(db: &Db) -> Self {
-        Self { tx: Tx::Autocommit(db.clone()), user_id: None, principal: None, request_id: None }
+        Self { tx: Tx::Autocommit(db.clone()), user_id: None, principal: None, request_id: None, tenant_id: None }
     }
 
     /// Whether the scope may act under the permission `name`: the principal's permissions when

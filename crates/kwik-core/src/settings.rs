@@ -195,6 +195,10 @@ pub struct Settings {
     /// together (400 above), default 1000, at most 10000 (below both databases' bound-parameter
     /// limits).
     pub list_max_in_values: usize,
+    /// `KWIK_TENANCY_ENABLED`: multi-tenancy. Off (the default), nothing is scoped by tenant and
+    /// Kwik's contract is unchanged; on, every user belongs to a tenant and tenant-scoped
+    /// resources (`#[kwik(tenant_scoped)]`) are restricted to the caller's tenant.
+    pub tenancy_enabled: bool,
     /// `KWIK_AUDIT_LOG_RETENTION_DAYS`: how long audit-log entries are kept, in days; `kwik-server
     /// prune-audit-log` deletes older ones. Unset or 0 (the default): kept forever. At most
     /// 36500.
@@ -452,6 +456,7 @@ impl Parser {
         let list_max_filters = self.number("list_max_filters", 32usize, 1, 200);
         let list_max_sort_fields = self.number("list_max_sort_fields", 8usize, 1, 64);
         let list_max_in_values = self.number("list_max_in_values", 1000usize, 1, 10_000);
+        let tenancy_enabled = self.boolean("tenancy_enabled", false);
         let audit_log_retention_days = NonZeroU32::new(self.number("audit_log_retention_days", 0u32, 0, 36_500));
         let request_timeout = Some(self.seconds("request_timeout", 30.0)).filter(|d| !d.is_zero());
         let rate_limit_enabled = self.boolean("rate_limit_enabled", true);
@@ -514,6 +519,7 @@ impl Parser {
             list_max_filters,
             list_max_sort_fields,
             list_max_in_values,
+            tenancy_enabled,
             audit_log_retention_days,
             argon2,
         })

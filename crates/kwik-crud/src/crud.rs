@@ -77,11 +77,18 @@ enum Deleted {
     Only,
 }
 
-/// The rows a statement of `crud` reaches for `op`: its base query and, for a soft-deletable
-/// resource, `deleted_at IS NULL` unless `deleted` includes them. Applied outside
-/// [`AutoCrud::base_query`], so overriding the base query never brings deleted rows back.
+/// The rows a statement of `crud` reaches for `op`: its base query, for a tenant-scoped resource
+/// in a scope with a tenant `tenant_id = <tenant>`, and, for a soft-deletable resource,
+/// `deleted_at IS NULL` unless `deleted` includes them. Applied outside
+/// [`AutoCrud::base_query`], so overriding the base query never brings deleted rows back or
+/// reaches another tenant.
 fn scope_of<C: AutoCrud + ?Sized>(crud: &C, ctx: &Context, op: Operation, deleted: Deleted) -> Result<Condition> {
-    let base = crud.base_query(ctx, op)?;
+    let mut base = crud.base_query(ctx, op)?;
+    if <C::Entity as Entity>::TENANT_SCOPED
+        && let Some(tenant) = ctx.tenant_id
+    {
+        base = both(Condition::all().add(Expr::col((<C::Entity as Entity>::TABLE, TENANT)).eq(tenant)), base);
+    }
     let column = Expr::col((<C::Entity as Entity>::TABLE, DELETED_AT));
     Ok(match deleted {
         _ if !<C::Entity as Entity>::SOFT_DELETE => base,
@@ -90,6 +97,9 @@ fn scope_of<C: AutoCrud + ?Sized>(crud: &C, ctx: &Context, op: Operation, delete
         Deleted::Only => both(base, Condition::all().add(column.is_not_null())),
     })
 }
+
+/// The tenant column (`#[kwik(tenant_scoped)]`).
+const TENANT: &str = "tenant_id";
 
 /// The soft-delete columns (`#[kwik(soft_delete)]`).
 const DELETED_AT: &str = "deleted_at";
@@ -367,6 +377,12 @@ pub trait AutoCrud: Send + Sync + 'static {
             values.extend(server);
             if <Self::Entity as Entity>::AUDITED {
                 audit_values(ctx, &mut values, true);
+            }
+            if <Self::Entity as Entity>::TENANT_SCOPED
+                && let Some(tenant) = ctx.tenant_id
+            {
+                // The scope's tenant, whatever a hook or preset said.
+                values.set(TENANT, tenant);
             }
             let (columns, exprs): (Vec<&'static str>, Vec<Expr>) =
                 values.into_pairs().into_iter().map(|(c, v)| (c, Expr::val(v))).unzip();
@@ -719,6 +735,10 @@ async fn write_in<C: AutoCrud + ?Sized>(
 ) -> Result<Option<C::Entity>> {
     let table = <C::Entity as Entity>::TABLE;
     let mut values = values;
+    if <C::Entity as Entity>::TENANT_SCOPED && ctx.tenant_id.is_some() {
+        // A row never leaves its tenant through a scope of that tenant.
+        values.remove(TENANT);
+    }
     if <C::Entity as Entity>::AUDITED {
         audit_values(ctx, &mut values, false);
     } else if values.is_empty() {

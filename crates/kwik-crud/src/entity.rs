@@ -34,6 +34,10 @@ pub trait Entity: DbRow + Clone + Send + Sync + 'static {
     /// Whether the table has `deleted_at` and `deleter_user_id` (`#[kwik(soft_delete)]`):
     /// `delete` sets them, and every other operation skips such rows.
     const SOFT_DELETE: bool = false;
+    /// Whether rows belong to a tenant (`#[kwik(tenant_scoped)]`, a `tenant_id` column): with
+    /// multi-tenancy on, every statement is restricted to the scope's tenant and inserts take it
+    /// from the scope.
+    const TENANT_SCOPED: bool = false;
     /// Whether every write through AutoCrud records an audit-log entry (`#[kwik(audit_log)]`):
     /// create, update, delete, restore and actions ([`AutoCrud::act`]), in the write's
     /// transaction.

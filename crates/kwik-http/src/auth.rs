@@ -146,6 +146,9 @@ pub struct CurrentUser {
     pub claims: Option<Claims>,
     /// The request's id, recorded in audit-log entries of the scopes opened for this caller.
     pub request_id: Option<std::sync::Arc<str>>,
+    /// With multi-tenancy on, the tenant this request acts in: the user's, or the one named by
+    /// `X-Tenant-Id` for holders of `tenant_switch`. `None` with tenancy off.
+    pub tenant_id: Option<i64>,
 }
 
 impl CurrentUser {
@@ -166,7 +169,12 @@ impl CurrentUser {
 
     /// The caller as the request scope's principal.
     pub fn principal(&self) -> Principal {
-        Principal { user_id: self.user.id, permissions: self.permissions.clone(), impersonator: self.impersonator() }
+        Principal {
+            user_id: self.user.id,
+            permissions: self.permissions.clone(),
+            impersonator: self.impersonator(),
+            tenant_id: self.tenant_id,
+        }
     }
 
     /// A write scope for this caller: a transaction on `db` (`BEGIN IMMEDIATE` on SQLite).
@@ -177,9 +185,20 @@ impl CurrentUser {
         Ok(Context::write(db, self.principal()).await?.with_request_id(self.request_id.clone()))
     }
 
-    /// A read scope for this caller (no transaction; each AutoCrud read is one statement).
-    pub fn read_scope(&self, db: &kwik_core::Db) -> Context {
-        Context::read(db, self.principal()).with_request_id(self.request_id.clone())
+    /// A read scope for this caller: no transaction (each AutoCrud read is one statement), or,
+    /// with a tenant on PostgreSQL, a transaction carrying it for row-level security
+    /// ([`Context::read_in_tenant`]).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when no connection is free in time.
+    pub async fn read_scope(&self, db: &kwik_core::Db) -> Result<Context> {
+        Ok(Context::read_in_tenant(db, self.principal()).await?.with_request_id(self.request_id.clone()))
+    }
+
+    /// Whether `user` is visible to this caller: always with tenancy off; with it on, only the
+    /// users of the caller's tenant.
+    pub fn sees_user(&self, user: &User) -> bool {
+        self.tenant_id.is_none_or(|tenant| user.tenant_id == tenant)
     }
 }
 
@@ -219,11 +238,41 @@ impl<'a, P: PermissionSet> ApiExtractor<'a> for Auth<P> {
         let state = req.data::<AppState>().ok_or_else(|| ApiError(Error::Internal("AppState missing".to_owned())))?;
         let mut current = authenticate(state, credentials).await.map_err(ApiError)?;
         current.request_id = crate::protection::request_id(req);
+        if state.settings.tenancy_enabled {
+            current.tenant_id = Some(tenant_of(state, req, &current).await.map_err(ApiError)?);
+        }
         if !P::alternatives().iter().any(|required| current.has_permission(required)) {
             return Err(ApiError(Error::AccessDenied).into());
         }
         Ok(Self { current, _permissions: PhantomData })
     }
+}
+
+/// The header a holder of `tenant_switch` names another tenant with (multi-tenancy on).
+pub const TENANT_HEADER: &str = "x-tenant-id";
+
+/// The permission that lets a user act inside another tenant, named with [`TENANT_HEADER`]:
+/// cross-tenant access is explicit, never implicit (an administrator without the header acts in
+/// their own tenant).
+pub const TENANT_SWITCH: &str = "tenant_switch";
+
+/// The tenant a request acts in: the user's own, or the one `X-Tenant-Id` names (400 when it is
+/// not an integer; 403 without `tenant_switch`; 404 for an unknown tenant).
+async fn tenant_of(state: &AppState, req: &Request, current: &CurrentUser) -> Result<i64> {
+    let own = current.user.tenant_id;
+    let Some(value) = req.headers().get(TENANT_HEADER) else { return Ok(own) };
+    let requested: i64 = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| Error::BadRequest(format!("{TENANT_HEADER} must be a tenant id")))?;
+    if requested == own {
+        return Ok(own);
+    }
+    if !current.has_permission(&[TENANT_SWITCH]) {
+        return Err(Error::Forbidden(format!("Acting in another tenant needs the {TENANT_SWITCH} permission")));
+    }
+    kwik_rbac::tenants::get_if_exist(&mut state.db.clone(), requested).await.map(|tenant| tenant.id)
 }
 
 /// Resolves credentials to a user. Access tokens: HS256, type `access`, unexpired, issued for the
@@ -255,7 +304,13 @@ async fn authenticate(state: &AppState, credentials: Credentials) -> Result<Curr
                     return Err(Error::InvalidToken);
                 }
             }
-            Ok(CurrentUser { user, permissions: permissions.into(), claims: Some(claims), request_id: None })
+            Ok(CurrentUser {
+                user,
+                permissions: permissions.into(),
+                claims: Some(claims),
+                request_id: None,
+                tenant_id: None,
+            })
         }
         Credentials::ApiKey(ApiKeyHeader(key)) => authenticate_api_key(state, &key.key).await,
     }
@@ -313,5 +368,5 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<CurrentUser
             .to_owned();
         db.execute(&touch).await?;
     }
-    Ok(CurrentUser { user, permissions: permissions.into(), claims: None, request_id: None })
+    Ok(CurrentUser { user, permissions: permissions.into(), claims: None, request_id: None, tenant_id: None })
 }

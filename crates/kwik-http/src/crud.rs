@@ -46,7 +46,7 @@ where
     C::Entity: ParseFromJSON + ToJSON,
 {
     let spec = list_spec(state, <C::Entity as Entity>::list_schema(), raw)?;
-    let mut ctx = caller.read_scope(&state.db);
+    let mut ctx = caller.read_scope(&state.db).await?;
     let (total, rows) = if include_deleted {
         crud.get_multi_including_deleted(&mut ctx, &spec).await?
     } else {
@@ -116,7 +116,7 @@ where
     P: Entity,
 {
     let spec = list_spec(state, <C::Entity as Entity>::list_schema(), raw)?;
-    let mut ctx = caller.read_scope(&state.db);
+    let mut ctx = caller.read_scope(&state.db).await?;
     if !exists_in::<P>(&mut ctx, parent_id).await? {
         return Err(Error::not_found(P::TABLE, parent_id).into());
     }
@@ -187,7 +187,7 @@ pub async fn get<C: AutoCrud>(
 where
     C::Entity: ToJSON,
 {
-    let entity = crud.get_if_exist(&mut caller.read_scope(&state.db), id).await?;
+    let entity = crud.get_if_exist(&mut caller.read_scope(&state.db).await?, id).await?;
     Ok(Tagged::unless_current(entity, if_none_match))
 }
 

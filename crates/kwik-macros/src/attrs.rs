@@ -51,11 +51,13 @@ pub struct ApiArgs {
 
 /// Struct-level attributes.
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // one flag per attribute keyword
 pub struct StructArgs {
     pub table: Option<LitStr>,
     pub audit: bool,
     pub soft_delete: bool,
     pub audit_log: bool,
+    pub tenant_scoped: bool,
     pub crud: Option<LitStr>,
     pub api: Option<ApiArgs>,
 }
@@ -114,6 +116,8 @@ pub fn parse_struct_args(input: &DeriveInput) -> syn::Result<StructArgs> {
                 args.soft_delete = true;
             } else if meta.path.is_ident("audit_log") {
                 args.audit_log = true;
+            } else if meta.path.is_ident("tenant_scoped") {
+                args.tenant_scoped = true;
             } else if meta.path.is_ident("crud") {
                 args.crud = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("api") {
@@ -144,7 +148,9 @@ pub fn parse_struct_args(input: &DeriveInput) -> syn::Result<StructArgs> {
                 })?;
                 args.api = Some(api);
             } else {
-                return Err(meta.error("expected table, audit, soft_delete, audit_log, crud or api(...)"));
+                return Err(
+                    meta.error("expected table, audit, soft_delete, audit_log, tenant_scoped, crud or api(...)")
+                );
             }
             Ok(())
         })?;

@@ -37,6 +37,7 @@ fn audit_log_items(fields: &[FieldInfo]) -> (Vec<String>, TokenStream2) {
             !f.args.primary_key
                 && f.args.computed.is_none()
                 && !AUDIT_FIELDS.contains(&column.as_str())
+                && column != "tenant_id"
                 && f.args.audit_log != Some(AuditLogField::Exclude)
         })
         .collect();
@@ -210,6 +211,18 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     if args.api.as_ref().is_some_and(|api| api.restore.is_some()) && !args.soft_delete {
         return Err(syn::Error::new_spanned(name, "api(restore = ...) needs #[kwik(soft_delete)]"));
     }
+    if args.tenant_scoped {
+        match fields.iter().find(|f| f.ident == "tenant_id") {
+            None => return Err(syn::Error::new_spanned(name, "#[kwik(tenant_scoped)] needs a field `tenant_id: i64`")),
+            Some(field) if field.args.create || field.args.update => {
+                return Err(syn::Error::new_spanned(
+                    &field.ident,
+                    "tenant_id is set from the caller's tenant and cannot be client-writable",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     if args.audit {
         for audit in AUDIT_FIELDS {
             if !fields.iter().any(|f| f.ident == audit) {
@@ -242,6 +255,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let audited = args.audit;
     let soft_delete = args.soft_delete;
     let audit_log = args.audit_log;
+    let tenant_scoped = args.tenant_scoped;
     let (redacted, audit_fields) = if audit_log { audit_log_items(&fields) } else { (Vec::new(), quote!()) };
     if !audit_log && let Some(field) = fields.iter().find(|f| f.args.audit_log.is_some()) {
         return Err(syn::Error::new_spanned(
@@ -414,6 +428,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             const AUDITED: bool = #audited;
             const SOFT_DELETE: bool = #soft_delete;
             const AUDIT_LOG: bool = #audit_log;
+            const TENANT_SCOPED: bool = #tenant_scoped;
             const AUDIT_REDACTED: &'static [&'static str] = &[#(#redacted),*];
             fn list_schema() -> &'static ::kwik_listing::ListSchema {
                 &#schema_ident

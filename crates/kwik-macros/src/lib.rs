@@ -55,6 +55,8 @@
 //! - `soft_delete`: the struct has `deleted_at` and `deleter_user_id`; `DELETE` sets them and every
 //!   other operation skips such rows (with `api(restore = "..")`: `POST /things/{id}/restore` and
 //!   the list's `include_deleted=true`, both needing that permission);
+//! - `tenant_scoped`: the struct has `tenant_id: i64`; with multi-tenancy on, every statement is
+//!   restricted to the caller's tenant and inserts take it from the caller (never the client);
 //! - `audit_log`: every AutoCrud write records an audit-log entry in its transaction (the fields
 //!   must implement poem-openapi's `ToJSON`, as every `Object` field does); fields may say
 //!   `audit_log = "exclude"` or `audit_log = "redact"`, and fields named like a secret

@@ -42,9 +42,24 @@ pub(crate) async fn list_page<T: DbRow>(
     exec: &mut impl Executor,
     spec: &ListSpec,
     table: &'static str,
+    select: SelectStatement,
+) -> Result<(i64, Vec<T>)> {
+    list_page_where(exec, spec, table, select, None).await
+}
+
+/// [`list_page`] restricted further by `within` (a tenant), counted and paged alike.
+pub(crate) async fn list_page_where<T: DbRow>(
+    exec: &mut impl Executor,
+    spec: &ListSpec,
+    table: &'static str,
     mut select: SelectStatement,
+    within: Option<Expr>,
 ) -> Result<(i64, Vec<T>)> {
     let mut count = Query::select().expr(Func::count(Expr::col((table, "id")))).from(table).to_owned();
+    if let Some(condition) = within {
+        count.and_where(condition.clone());
+        select.and_where(condition);
+    }
     spec.apply_filters(&mut count);
     let total = exec.fetch_i64(&count).await?;
     spec.apply(&mut select);

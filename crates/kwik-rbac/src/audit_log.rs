@@ -7,8 +7,18 @@ use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
 use sea_query::{Expr, ExprTrait, Query, SelectStatement};
 
 const TABLE: &str = kwik_core::audit::TABLE;
-const COLUMNS: [&str; 9] =
-    ["id", "created_at", "user_id", "impersonator_id", "request_id", "action", "resource", "resource_id", "changes"];
+const COLUMNS: [&str; 10] = [
+    "id",
+    "created_at",
+    "user_id",
+    "impersonator_id",
+    "tenant_id",
+    "request_id",
+    "action",
+    "resource",
+    "resource_id",
+    "changes",
+];
 
 /// One stored entry.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -21,6 +31,8 @@ pub struct AuditLogEntry {
     pub user_id: Option<i64>,
     /// Who was impersonating `user_id`, if anyone.
     pub impersonator_id: Option<i64>,
+    /// The tenant the change was made in (multi-tenancy on).
+    pub tenant_id: Option<i64>,
     /// The request's `X-Request-Id`.
     pub request_id: Option<String>,
     /// `create`, `update`, `delete`, `restore` or an action's name.
@@ -60,7 +72,20 @@ fn select() -> SelectStatement {
 /// # Errors
 /// Database errors.
 pub async fn list(exec: &mut impl Executor, spec: &ListSpec) -> Result<(i64, Vec<AuditLogEntry>)> {
-    crate::audit::list_page(exec, spec, TABLE, select()).await
+    list_in(exec, spec, None).await
+}
+
+/// [`list`] within one tenant (`None`: every entry).
+///
+/// # Errors
+/// Database errors.
+pub async fn list_in(
+    exec: &mut impl Executor,
+    spec: &ListSpec,
+    tenant: Option<i64>,
+) -> Result<(i64, Vec<AuditLogEntry>)> {
+    crate::audit::list_page_where(exec, spec, TABLE, select(), tenant.map(|t| Expr::col((TABLE, "tenant_id")).eq(t)))
+        .await
 }
 
 /// Deletes the entries made before `cutoff`; returns how many (the retention command).

@@ -40,10 +40,11 @@ pub mod models;
 pub mod normalize;
 pub mod permissions;
 pub mod roles;
+pub mod tenants;
 pub mod users;
 
 pub use bootstrap::{BUILTIN_PERMISSIONS, bootstrap};
-pub use models::{Permission, Role, User};
+pub use models::{Permission, Role, Tenant, User};
 
 /// The RBAC tables, for both backends (tracked in `_kwik_migrations_rbac`).
 pub static MIGRATIONS: kwik_core::MigrationSet = kwik_core::MigrationSet {

@@ -28,6 +28,8 @@ pub struct User {
     pub creator_user_id: Option<i64>,
     /// Audit: who modified it last.
     pub last_modifier_user_id: Option<i64>,
+    /// The user's tenant (multi-tenancy; `1`, the `default` tenant, unless assigned).
+    pub tenant_id: i64,
 }
 
 impl std::fmt::Debug for User {
@@ -68,6 +70,23 @@ pub struct Permission {
     /// Primary key.
     pub id: i64,
     /// Normalised name (trimmed, lower-cased), unique, e.g. `user_read`.
+    pub name: String,
+    /// Audit: when created (UTC).
+    pub creation_time: DateTime<Utc>,
+    /// Audit: when last modified (UTC).
+    pub last_modification_time: DateTime<Utc>,
+    /// Audit: who created it.
+    pub creator_user_id: Option<i64>,
+    /// Audit: who modified it last.
+    pub last_modifier_user_id: Option<i64>,
+}
+
+/// A tenant (`tenants` table; multi-tenancy). Tenant 1, `default`, always exists.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Tenant {
+    /// Primary key.
+    pub id: i64,
+    /// Unique name (trimmed, lower-cased).
     pub name: String,
     /// Audit: when created (UTC).
     pub creation_time: DateTime<Utc>,

@@ -243,12 +243,20 @@ pub async fn available_permissions(exec: &mut impl Executor, role_id: i64) -> Re
 ///
 /// # Errors
 /// Database errors.
-pub async fn users(exec: &mut impl Executor, role_id: i64) -> Result<Vec<User>> {
-    let query = users::select_all()
+pub async fn users(exec: &mut impl Executor, role_id: i64, tenant: Option<i64>) -> Result<Vec<User>> {
+    let mut query = users::select_all()
         .inner_join("users_roles", Expr::col(("users_roles", "user_id")).equals(("users", "id")))
         .and_where(Expr::col(("users_roles", "role_id")).eq(role_id))
         .to_owned();
+    in_tenant(&mut query, tenant);
     exec.fetch_all(&query).await
+}
+
+/// Restricts a select of users to one tenant (`None`: every tenant).
+fn in_tenant(query: &mut SelectStatement, tenant: Option<i64>) {
+    if let Some(tenant) = tenant {
+        query.and_where(Expr::col(("users", "tenant_id")).eq(tenant));
+    }
 }
 
 /// Users not assigned to the role, each once (Kwik lists members with other roles, repeatedly:
@@ -256,10 +264,11 @@ pub async fn users(exec: &mut impl Executor, role_id: i64) -> Result<Vec<User>> 
 ///
 /// # Errors
 /// Database errors.
-pub async fn available_users(exec: &mut impl Executor, role_id: i64) -> Result<Vec<User>> {
+pub async fn available_users(exec: &mut impl Executor, role_id: i64, tenant: Option<i64>) -> Result<Vec<User>> {
     let members =
         Query::select().column("user_id").from("users_roles").and_where(Expr::col("role_id").eq(role_id)).to_owned();
-    let query = users::select_all().and_where(Expr::col(("users", "id")).not_in_subquery(members)).to_owned();
+    let mut query = users::select_all().and_where(Expr::col(("users", "id")).not_in_subquery(members)).to_owned();
+    in_tenant(&mut query, tenant);
     exec.fetch_all(&query).await
 }
 
@@ -367,17 +376,23 @@ pub(crate) async fn removed_ids(ctx: &mut Context, delete: &sea_query::DeleteSta
 }
 
 /// Removes every user from the role (a 409 for the administrator role: it would be left without
-/// an active member).
+/// an active member); in a scope with a tenant, only the tenant's users.
 ///
 /// # Errors
 /// [`Error::Conflict`]; database errors.
 pub async fn clear_users(ctx: &mut Context, role_id: i64) -> Result<()> {
     refuse_for_admin(ctx, role_id, "emptied: it would be left without an active member").await?;
-    let delete = Query::delete()
+    let mut delete = Query::delete()
         .from_table("users_roles")
         .and_where(Expr::col("role_id").eq(role_id))
         .returning_col("user_id")
         .to_owned();
+    if let Some(tenant) = ctx.tenant_id {
+        // Only the members of the caller's tenant (roles are shared by every tenant).
+        let members =
+            Query::select().column("id").from("users").and_where(Expr::col("tenant_id").eq(tenant)).to_owned();
+        delete.and_where(Expr::col("user_id").in_subquery(members));
+    }
     let removed = removed_ids(ctx, &delete).await?;
     if !removed.is_empty() {
         log(ctx, "user_unassign", TABLE, role_id, &ids("user_ids", removed), &[]).await?;

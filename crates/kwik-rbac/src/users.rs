@@ -9,7 +9,7 @@ use crate::models::{Permission, Role, User};
 use crate::{permissions, roles};
 
 const TABLE: &str = "users";
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "id",
     "name",
     "surname",
@@ -21,6 +21,7 @@ const COLUMNS: [&str; 11] = [
     "last_modification_time",
     "creator_user_id",
     "last_modifier_user_id",
+    "tenant_id",
 ];
 
 /// Kwik's allow-list for `GET /users/`: sort and filter on `id, name, surname, email, is_active`.
@@ -103,8 +104,9 @@ pub async fn by_email(exec: &mut impl Executor, email: &str) -> Result<Option<Us
     exec.fetch_optional(select().and_where(Expr::col((TABLE, "email")).eq(email))).await
 }
 
-/// Inserts a user. A taken email is a 409 (checked first, and caught again as a unique
-/// violation when two requests race).
+/// Inserts a user, in the scope's tenant (the `default` tenant without one). A taken email is a
+/// 409 (checked first, and caught again as a unique violation when two requests race): emails
+/// are unique across tenants, since they are what one logs in with.
 ///
 /// # Errors
 /// [`Error::DuplicatedEntity`]; database errors.
@@ -114,7 +116,15 @@ pub async fn create(ctx: &mut Context, user: NewUser) -> Result<User> {
     }
     let mut insert = Query::insert()
         .into_table(TABLE)
-        .columns(with_audit(&["name", "surname", "email", "hashed_password", "is_active", "token_version"]))
+        .columns(with_audit(&[
+            "name",
+            "surname",
+            "email",
+            "hashed_password",
+            "is_active",
+            "token_version",
+            "tenant_id",
+        ]))
         .returning_col("id")
         .to_owned();
     let mut values = vec![
@@ -124,6 +134,7 @@ pub async fn create(ctx: &mut Context, user: NewUser) -> Result<User> {
         Expr::val(user.hashed_password),
         Expr::val(user.is_active),
         Expr::val(0i64),
+        Expr::val(ctx.tenant_id.unwrap_or(crate::tenants::DEFAULT_TENANT)),
     ];
     values.extend(insert_audit_values(ctx));
     set_values(&mut insert, values)?;
@@ -297,7 +308,16 @@ pub async fn set_system_key(ctx: &mut Context, id: i64, key: &str) -> Result<()>
 /// # Errors
 /// Database errors.
 pub async fn list(exec: &mut impl Executor, spec: &ListSpec) -> Result<(i64, Vec<User>)> {
-    crate::audit::list_page(exec, spec, TABLE, select()).await
+    list_in(exec, spec, None).await
+}
+
+/// [`list`] within one tenant (`None`: every tenant).
+///
+/// # Errors
+/// Database errors.
+pub async fn list_in(exec: &mut impl Executor, spec: &ListSpec, tenant: Option<i64>) -> Result<(i64, Vec<User>)> {
+    crate::audit::list_page_where(exec, spec, TABLE, select(), tenant.map(|t| Expr::col((TABLE, "tenant_id")).eq(t)))
+        .await
 }
 
 /// All users, in id order (for the `available-users` and role member lists).

@@ -13,4 +13,5 @@ mod orders;
 mod projects;
 mod resources;
 mod soft_delete;
+mod tenancy;
 mod transactions;

@@ -72,7 +72,8 @@ pub struct AuditLogApi;
 impl AuditLogApi {
     /// List audit-log entries
     ///
-    /// Requires: `audit_log_read`. Newest first unless `sorting` says otherwise. Sort fields:
+    /// Requires: `audit_log_read`. With multi-tenancy on, the entries of the caller's tenant only.
+    /// Newest first unless `sorting` says otherwise. Sort fields:
     /// `id`, `created_at`; filter fields: those and `user_id`, `impersonator_id`, `request_id`,
     /// `action`, `resource`, `resource_id` (a time range: `filter=created_at:gte:2026-01-01`
     /// and `filter=created_at:lt:2026-02-01`).
@@ -81,7 +82,7 @@ impl AuditLogApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        _auth: Auth<AuditLogRead>,
+        auth: Auth<AuditLogRead>,
         /// Rows to skip (default 0, not with `cursor`).
         skip: Query<Option<crate::ListSkip>>,
         /// Page size (default 100, at most 1000).
@@ -102,7 +103,7 @@ impl AuditLogApi {
             raw.sorting = Some("id:desc".to_owned());
         }
         let spec = list_spec(&state, &audit_log::LIST, &raw)?;
-        let (total, rows) = audit_log::list(&mut state.db.clone(), &spec).await?;
+        let (total, rows) = audit_log::list_in(&mut state.db.clone(), &spec, auth.tenant_id).await?;
         Ok(Json(spec.paginate(total, rows.into_iter().map(Into::into).collect())?))
     }
 }

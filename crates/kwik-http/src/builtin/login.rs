@@ -134,7 +134,7 @@ impl LoginApi {
         if auth.claims.is_none() {
             return Err(Error::Forbidden("Impersonation needs a login token, not an API key".to_owned()).into());
         }
-        let target = users::get_if_exist(&mut state.db.clone(), user_id.0).await?;
+        let target = super::users::visible_user(&mut state.db.clone(), &auth, user_id.0).await?;
         super::rank::outranks(&mut state.db.clone(), &auth, target.id).await?;
         let mut ctx = auth.write_scope(&state.db).await?;
         kwik_core::audit::record(&mut ctx, AuditEntry::new("impersonation_start", "users", Some(target.id))).await?;

@@ -10,6 +10,7 @@ pub mod perms;
 mod rank;
 mod roles;
 pub mod schemas;
+mod tenants;
 mod users;
 
 pub use api_keys::{API_KEY_PERMISSIONS, ApiKeysApi};
@@ -17,28 +18,31 @@ pub use audit_log::{AuditLogApi, AuditLogEntryProfile, AuditLogRead};
 pub use login::{Impersonification, LoginApi};
 pub use permissions::PermissionsApi;
 pub use roles::RolesApi;
+pub use tenants::{TenantManage, TenantProfile, TenantsApi};
 pub use users::UsersApi;
 
 use crate::module::Module;
 
-/// The permissions the built-in module adds to Kwik's: API keys and the audit log.
-pub const BUILTIN_MODULE_PERMISSIONS: [&str; 3] = ["api_key_read", "api_key_revoke", "audit_log_read"];
+/// The permissions the built-in module adds to Kwik's: API keys, the audit log, and tenants
+/// (inert with multi-tenancy off).
+pub const BUILTIN_MODULE_PERMISSIONS: [&str; 5] =
+    ["api_key_read", "api_key_revoke", "audit_log_read", "tenant_manage", crate::auth::TENANT_SWITCH];
 
 /// The built-in module: Kwik's `/login`, `/users`, `/roles`, `/permissions` routers and our
-/// `/api-keys` and `/audit-log`. Its migrations (users, roles, permissions, api keys, refresh tokens) and the
+/// `/api-keys`, `/audit-log` and `/tenants`. Its migrations (users, roles, permissions, api keys, refresh tokens) and the
 /// bootstrap of permissions and the first superuser run for every app, with or without it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Builtin;
 
 impl Module for Builtin {
-    type Api = (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi, AuditLogApi);
+    type Api = (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi, AuditLogApi, TenantsApi);
 
     fn name(&self) -> &'static str {
         "builtin"
     }
 
     fn api(&self) -> Self::Api {
-        (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi, AuditLogApi)
+        (LoginApi, UsersApi, RolesApi, PermissionsApi, ApiKeysApi, AuditLogApi, TenantsApi)
     }
 
     fn permissions(&self) -> &'static [&'static str] {

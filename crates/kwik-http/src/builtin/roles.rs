@@ -2,7 +2,7 @@
 
 use kwik_core::{Context, Error};
 use kwik_listing::Paginated;
-use kwik_rbac::{normalize, permissions, roles, users};
+use kwik_rbac::{normalize, permissions, roles};
 use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
@@ -164,12 +164,12 @@ impl RolesApi {
     async fn users(
         &self,
         state: Data<&AppState>,
-        _auth: Auth<(UserRead, RoleRead)>,
+        auth: Auth<(UserRead, RoleRead)>,
         role_id: Path<i64>,
     ) -> ApiResult<Json<Vec<UserProfile>>> {
         let mut db = state.db.clone();
         roles::get_if_exist(&mut db, role_id.0).await?;
-        Ok(Json(roles::users(&mut db, role_id.0).await?.into_iter().map(Into::into).collect()))
+        Ok(Json(roles::users(&mut db, role_id.0, auth.tenant_id).await?.into_iter().map(Into::into).collect()))
     }
 
     /// Users not in a role
@@ -180,10 +180,10 @@ impl RolesApi {
     async fn available_users(
         &self,
         state: Data<&AppState>,
-        _auth: Auth<(UserRead, RoleRead)>,
+        auth: Auth<(UserRead, RoleRead)>,
         role_id: Path<i64>,
     ) -> ApiResult<Json<Vec<UserProfile>>> {
-        let users = roles::available_users(&mut state.db.clone(), role_id.0).await?;
+        let users = roles::available_users(&mut state.db.clone(), role_id.0, auth.tenant_id).await?;
         Ok(Json(users.into_iter().map(Into::into).collect()))
     }
 
@@ -239,7 +239,7 @@ impl RolesApi {
     ) -> RoleResult {
         let mut ctx = auth.write_scope(&state.db).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
-        users::get_if_exist(&mut ctx.tx, body.user_id).await?;
+        super::users::visible_user(&mut ctx.tx, &auth, body.user_id).await?;
         super::rank::holds_role(&mut ctx.tx, &auth, role_id.0).await?;
         roles::add_user(&mut ctx, role_id.0, body.user_id).await?;
         finish(ctx, role_id.0).await
@@ -258,7 +258,7 @@ impl RolesApi {
     ) -> RoleResult {
         let mut ctx = auth.write_scope(&state.db).await?;
         roles::get_if_exist(&mut ctx.tx, role_id.0).await?;
-        users::get_if_exist(&mut ctx.tx, user_id.0).await?;
+        super::users::visible_user(&mut ctx.tx, &auth, user_id.0).await?;
         roles::remove_user(&mut ctx, role_id.0, user_id.0).await?;
         finish(ctx, role_id.0).await
     }

@@ -23,6 +23,8 @@ pub enum BuiltinTags {
     ApiKeys,
     /// The audit log.
     AuditLog,
+    /// Tenants (multi-tenancy).
+    Tenants,
 }
 
 /// A user as returned by the API. Password hashes are never returned.
@@ -275,7 +277,7 @@ impl Validate for RoleUpdate {
     }
 }
 
-/// `POST /permissions/`, `PUT /permissions/{id}`.
+/// `POST /permissions/`, `PUT /permissions/{id}` (and `POST /tenants/`, `PUT /tenants/{id}`).
 #[derive(Debug, Clone, Object, Deserialize)]
 pub struct PermissionDefinition {
     /// Name; trimmed and lower-cased.
@@ -300,7 +302,7 @@ pub struct RolePermissionAssignment {
 
 impl Validate for RolePermissionAssignment {}
 
-/// `POST /roles/{id}/users`.
+/// `POST /roles/{id}/users` (and `POST /tenants/{id}/users`).
 #[derive(Debug, Clone, Object, Deserialize)]
 pub struct RoleUserAssignment {
     /// The user to assign (`5` or `"5"`).

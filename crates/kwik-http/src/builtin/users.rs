@@ -35,7 +35,7 @@ impl UsersApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        _auth: Auth<UserRead>,
+        auth: Auth<UserRead>,
         /// Rows to skip (default 0, not with `cursor`).
         skip: Query<Option<crate::ListSkip>>,
         /// Page size (default 100, at most 1000).
@@ -56,7 +56,7 @@ impl UsersApi {
             &users::LIST,
             &crate::raw_list_query!(skip, limit, sorting, filter_key, value, filter, cursor),
         )?;
-        let (total, rows) = users::list(&mut state.db.clone(), &spec).await?;
+        let (total, rows) = users::list_in(&mut state.db.clone(), &spec, auth.tenant_id).await?;
         Ok(Json(spec.paginate(total, rows.into_iter().map(Into::into).collect())?))
     }
 
@@ -146,10 +146,10 @@ impl UsersApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        _auth: Auth<UserRead>,
+        auth: Auth<UserRead>,
         user_id: Path<i64>,
     ) -> ApiResult<Json<UserProfile>> {
-        Ok(Json(users::get_if_exist(&mut state.db.clone(), user_id.0).await?.into()))
+        Ok(Json(visible_user(&mut state.db.clone(), &auth, user_id.0).await?.into()))
     }
 
     /// Update a user
@@ -165,6 +165,7 @@ impl UsersApi {
         user_id: Path<i64>,
         body: JsonBody<UserProfileUpdate>,
     ) -> ApiResult<Json<UserProfile>> {
+        visible_user(&mut state.db.clone(), &auth, user_id.0).await?;
         super::rank::outranks(&mut state.db.clone(), &auth, user_id.0).await?;
         update_user(&state, &auth, user_id.0, body.0).await
     }
@@ -176,11 +177,11 @@ impl UsersApi {
     async fn permissions(
         &self,
         state: Data<&AppState>,
-        _auth: Auth<(UserRead, PermissionRead)>,
+        auth: Auth<(UserRead, PermissionRead)>,
         user_id: Path<i64>,
     ) -> ApiResult<Json<Vec<PermissionProfile>>> {
         let mut db = state.db.clone();
-        users::get_if_exist(&mut db, user_id.0).await?;
+        visible_user(&mut db, &auth, user_id.0).await?;
         Ok(Json(users::effective_permissions(&mut db, user_id.0).await?.into_iter().map(Into::into).collect()))
     }
 
@@ -191,11 +192,11 @@ impl UsersApi {
     async fn roles(
         &self,
         state: Data<&AppState>,
-        _auth: Auth<(UserRead, RoleRead)>,
+        auth: Auth<(UserRead, RoleRead)>,
         user_id: Path<i64>,
     ) -> ApiResult<Json<Vec<RoleProfile>>> {
         let mut db = state.db.clone();
-        users::get_if_exist(&mut db, user_id.0).await?;
+        visible_user(&mut db, &auth, user_id.0).await?;
         Ok(Json(users::roles(&mut db, user_id.0, true).await?.into_iter().map(Into::into).collect()))
     }
 
@@ -213,6 +214,10 @@ impl UsersApi {
         user_id: Path<i64>,
         body: JsonBody<UserPasswordChange>,
     ) -> ApiResult<Json<UserProfile>> {
+        users::get(&mut state.db.clone(), user_id.0)
+            .await?
+            .filter(|user| auth.sees_user(user))
+            .ok_or_else(|| Error::NotFound("User not found".to_owned()))?;
         super::rank::outranks(&mut state.db.clone(), &auth, user_id.0).await?;
         change_password(req, &state, &auth, user_id.0, &body).await
     }
@@ -231,6 +236,7 @@ impl UsersApi {
     ) -> ApiResult<Json<UserProfile>> {
         let user = users::get(&mut state.db.clone(), user_id.0)
             .await?
+            .filter(|user| auth.sees_user(user))
             .ok_or_else(|| Error::NotFound("User not found".to_owned()))?;
         // A reset hands the account to whoever receives the new password.
         super::rank::outranks(&mut state.db.clone(), &auth, user.id).await?;
@@ -244,6 +250,16 @@ impl UsersApi {
         ctx.commit().await?;
         Ok(Json(user.into()))
     }
+}
+
+/// The user with this id as the caller may see it: with tenancy on, a user of another tenant is
+/// missing (Kwik's 404 text, the same as for an unknown id).
+pub(crate) async fn visible_user(
+    exec: &mut impl kwik_core::Executor,
+    caller: &crate::CurrentUser,
+    id: i64,
+) -> kwik_core::Result<kwik_rbac::User> {
+    users::get(exec, id).await?.filter(|user| caller.sees_user(user)).ok_or_else(|| Error::not_found("users", id))
 }
 
 async fn update_user(

@@ -126,7 +126,7 @@ fn single_permission_scenario(permissions: &[&str]) -> Scenario {
     scenario
 }
 
-const BUILTIN_PERMISSION_COUNT: i64 = 17; // 14 Kwik permissions + api_key_read, api_key_revoke, audit_log_read
+const BUILTIN_PERMISSION_COUNT: i64 = 19; // 14 Kwik permissions + api_key_read, api_key_revoke, audit_log_read, tenant_manage, tenant_switch
 
 // ---------------------------------------------------------------------------------------------
 // Permission gates: 401 without credentials, 403 with all but one required permission, success
@@ -729,7 +729,7 @@ async fn role_delete_not_committed_leaves_role_and_links_in_place() {
     assert_eq!(role.user_count, 1);
     let permissions = roles::permissions(&mut db, staff).await.unwrap();
     assert_eq!(permissions.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["user_read"]);
-    let users = roles::users(&mut db, staff).await.unwrap();
+    let users = roles::users(&mut db, staff, None).await.unwrap();
     assert_eq!(users.iter().map(|u| u.id).collect::<Vec<_>>(), [world.user("ann").id]);
     let links = db
         .fetch_i64(

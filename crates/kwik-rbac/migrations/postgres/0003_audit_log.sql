@@ -5,6 +5,8 @@ CREATE TABLE audit_log (
     created_at TIMESTAMPTZ NOT NULL,
     user_id BIGINT,
     impersonator_id BIGINT,
+    -- The tenant the change was made in (multi-tenancy on); NULL otherwise.
+    tenant_id BIGINT,
     request_id TEXT,
     action TEXT NOT NULL,
     resource TEXT NOT NULL,
@@ -14,4 +16,5 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_resource ON audit_log (resource, resource_id);
 CREATE INDEX audit_log_user ON audit_log (user_id);
+CREATE INDEX audit_log_tenant ON audit_log (tenant_id);
 CREATE INDEX audit_log_created_at ON audit_log (created_at);
