@@ -51,7 +51,7 @@ impl Principal {
 #[derive(Debug)]
 pub struct Context {
     /// The open transaction ([`Tx::Autocommit`] for read scopes). Run sea-query statements on it
-    /// with [`Queries`](crate::Queries).
+    /// with [`Queries`].
     pub tx: Tx,
     /// The acting user (for audit fields), or `None` for system work (bootstrap, seeds, jobs).
     pub user_id: Option<i64>,

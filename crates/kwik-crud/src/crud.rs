@@ -77,13 +77,18 @@ enum Deleted {
     Only,
 }
 
-/// The rows a statement of `crud` reaches for `op`: its base query, for a tenant-scoped resource
+/// The rows a statement of `crud` reaches for `op`: its base query (for writes, within the read
+/// scope too), for a tenant-scoped resource
 /// in a scope with a tenant `tenant_id = <tenant>`, and, for a soft-deletable resource,
 /// `deleted_at IS NULL` unless `deleted` includes them. Applied outside
 /// [`AutoCrud::base_query`], so overriding the base query never brings deleted rows back or
 /// reaches another tenant.
 fn scope_of<C: AutoCrud + ?Sized>(crud: &C, ctx: &Context, op: Operation, deleted: Deleted) -> Result<Condition> {
     let mut base = crud.base_query(ctx, op)?;
+    if op != Operation::Read {
+        // A write answers with the row: it never reaches a row the read scope hides.
+        base = both(crud.base_query(ctx, Operation::Read)?, base);
+    }
     if <C::Entity as Entity>::TENANT_SCOPED
         && let Some(tenant) = ctx.tenant_id
     {
@@ -246,7 +251,9 @@ pub trait AutoCrud: Send + Sync + 'static {
     type Entity: Entity;
 
     /// The rows this scope may reach for `op` (DRF's `get_queryset`), as a condition added to
-    /// every statement; the empty condition (the default) is every row. Keep it a pure function
+    /// every statement; the empty condition (the default) is every row. Updates and deletes are
+    /// also restricted to the read scope (`op`'s condition AND `Read`'s): a write answers with
+    /// the row, so it never reaches a row the caller may not read. Keep it a pure function
     /// of the scope (principal, permissions): it is built once per statement.
     ///
     /// # Errors
