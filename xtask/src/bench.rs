@@ -74,6 +74,10 @@ pub struct BenchArgs {
     /// Only these workloads, comma-separated (e.g. `W2,W4`); default all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Run kwik-server with multi-tenancy on (`KWIK_TENANCY_ENABLED=true`); the baseline is
+    /// unchanged.
+    #[arg(long)]
+    tenancy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +105,7 @@ struct Workload {
     baseline: bool,
 }
 
-const WORKLOADS: [Workload; 5] = [
+const WORKLOADS: [Workload; 8] = [
     Workload { id: "W1", title: "login", method: "POST", path: "/api/v1/login/access-token", baseline: false },
     Workload { id: "W2", title: "users/me (auth only)", method: "GET", path: "/api/v1/users/me", baseline: true },
     Workload {
@@ -113,6 +117,18 @@ const WORKLOADS: [Workload; 5] = [
     },
     Workload { id: "W4", title: "get project", method: "GET", path: "/api/v1/projects/{random id}", baseline: true },
     Workload { id: "W5", title: "create project", method: "POST", path: "/api/v1/projects/", baseline: true },
+    // W6–W8: W3–W5 on customers, a resource with soft delete and the audit log (and tenant
+    // scoping with --tenancy): the business features' cost, beside W3–W5 on projects (which
+    // has neither). kwik-server only.
+    Workload {
+        id: "W6",
+        title: "list customers",
+        method: "GET",
+        path: "/api/v1/customers/?skip=1000&limit=20&sorting=name:asc",
+        baseline: false,
+    },
+    Workload { id: "W7", title: "get customer", method: "GET", path: "/api/v1/customers/{random id}", baseline: false },
+    Workload { id: "W8", title: "create customer", method: "POST", path: "/api/v1/customers/", baseline: false },
 ];
 
 /// Runs the benchmark; failures are printed.
@@ -153,7 +169,7 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
         .filter(|w| args.only.is_empty() || args.only.iter().any(|o| o.eq_ignore_ascii_case(w.id)))
         .collect();
     if selected.is_empty() {
-        return Err(format!("--only {:?} names no workload (W1..W5)", args.only));
+        return Err(format!("--only {:?} names no workload (W1..W8)", args.only));
     }
     if args.concurrency.is_empty() || args.concurrency.contains(&0) {
         return Err("--concurrency needs positive numbers".to_owned());
@@ -194,7 +210,10 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
         .iter()
         .map(|(name, default)| (*name, std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(*default)))
         .collect();
-    let kwik_env = kwik_env(&db_url, &argon2);
+    let mut kwik_env = kwik_env(&db_url, &argon2);
+    if args.tenancy {
+        kwik_env.push(("KWIK_TENANCY_ENABLED".into(), "true".into()));
+    }
     for action in ["migrate", "seed"] {
         let ok = Command::new(&kwik_bin).arg(action).envs(kwik_env.iter().map(|(k, v)| (k, v))).status();
         if !ok.is_ok_and(|s| s.success()) {
@@ -216,6 +235,7 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
     let mut kwik = Running::start(Server::Kwik, &kwik_bin, &kwik_env, &db_url, &out_dir)?;
     let mut baseline = Running::start(Server::Baseline, &baseline_bin, &kwik_env, &db_url, &out_dir)?;
     let token = login(kwik.port)?;
+    let customers = customer_ids(kwik.port, &token)?;
     println!(
         "kwik-server on :{} (pid {}), baseline on :{} (pid {})",
         kwik.port,
@@ -258,7 +278,15 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
             }
             for server in servers {
                 let target = if server == Server::Kwik { &mut kwik } else { &mut baseline };
-                let load = LoadRun { workload, server, concurrency: c, threads: args.threads.min(c), min_id, max_id };
+                let load = LoadRun {
+                    workload,
+                    server,
+                    concurrency: c,
+                    threads: args.threads.min(c),
+                    min_id,
+                    max_id,
+                    customers,
+                };
                 let script = load.script(&scripts)?;
                 print!("{} {:<22} c={c:<3} {:<8} ", workload.id, workload.title, server.name());
                 let _ = std::io::stdout().flush();
@@ -310,7 +338,8 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
         "--projects",
         &args.projects.to_string(),
     ]))?;
-    let probes = probe(&selected, &kwik_bin, &baseline_bin, &kwik_env, &db_url, &out_dir, &settings, min_id, max_id)?;
+    let ids = ProbeIds { projects: (min_id, max_id), customers };
+    let probes = probe(&selected, &kwik_bin, &baseline_bin, &kwik_env, &db_url, &out_dir, &settings, ids)?;
     for p in &probes {
         println!(
             "{} {:<8} {:>5.2} statements  {:>5.2} round trips  {:>7.2} ms/request",
@@ -488,6 +517,30 @@ struct LoadRun<'a> {
     threads: u32,
     min_id: i64,
     max_id: i64,
+    /// The seeded customers' ids (W7).
+    customers: (i64, i64),
+}
+
+/// The lowest and highest customer id (through the API, as the admin: with `--tenancy` the
+/// seeded customers are the default tenant's, which is the admin's).
+fn customer_ids(port: u16, token: &str) -> Result<(i64, i64), String> {
+    let auth = format!("Bearer {token}");
+    let mut ends = [0_i64; 2];
+    for (end, order) in ends.iter_mut().zip(["asc", "desc"]) {
+        let path = format!("/api/v1/customers/?limit=1&sorting=id:{order}");
+        let (status, body) = http(port, "GET", &path, &[("Authorization", &auth)], "")?;
+        let page: Value = serde_json::from_str(&body).map_err(|e| format!("customers page: {e}: {body}"))?;
+        *end =
+            page["data"][0]["id"].as_i64().filter(|_| status == 200).ok_or_else(|| format!("no customers: {body}"))?;
+    }
+    Ok((ends[0], ends[1]))
+}
+
+/// Id ranges the probes draw from.
+#[derive(Debug, Clone, Copy)]
+struct ProbeIds {
+    projects: (i64, i64),
+    customers: (i64, i64),
 }
 
 /// Prints the run's numbers as one JSON line (latencies in microseconds).
@@ -542,6 +595,21 @@ impl LoadRun<'_> {
                     "  return wrk.format(nil, nil, nil, body)\nend\n",
                 ));
             }
+            "W7" => {
+                let _ = write!(
+                    lua,
+                    "function request()\n  return wrk.format(nil, \"/api/v1/customers/\" .. math.random({}, {}))\nend\n",
+                    self.customers.0, self.customers.1
+                );
+            }
+            "W8" => {
+                lua.push_str(concat!(
+                    "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
+                    "function request()\n  counter = counter + 1\n",
+                    "  local body = string.format('{\"name\":\"bench %s\",\"email\":\"bench-%s-t%d-n%d@example.com\"}', tag, tag, tid, counter)\n",
+                    "  return wrk.format(nil, nil, nil, body)\nend\n",
+                ));
+            }
             _ => {}
         }
         lua.push_str(DONE_LUA);
@@ -553,6 +621,7 @@ impl LoadRun<'_> {
     fn url_path(&self) -> &'static str {
         match self.workload.id {
             "W4" => "/api/v1/projects/1",
+            "W7" => "/api/v1/customers/1",
             _ => self.workload.path,
         }
     }
@@ -915,9 +984,9 @@ fn probe(
     db_url: &str,
     out_dir: &Path,
     settings: &Settings,
-    min_id: i64,
-    max_id: i64,
+    ids: ProbeIds,
 ) -> Result<Vec<Value>, String> {
+    let ((min_id, max_id), (first_customer, last_customer)) = (ids.projects, ids.customers);
     let upstream = db_host_port(db_url)?;
     let proxy = Proxy::start(upstream)?;
     let proxied = proxied_url(db_url, proxy.port)?;
@@ -946,6 +1015,16 @@ fn probe(
                     "W4" => http(port, "GET", &format!("/api/v1/projects/{id}"), &[("Authorization", &auth)], "")?,
                     "W5" => {
                         let body = format!("{{\"name\":\"probe {} {counter}\"}}", server.name());
+                        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+                        http(port, "POST", workload.path, &headers, &body)?
+                    }
+                    "W7" => {
+                        let span = (last_customer - first_customer + 1).max(1);
+                        let id = first_customer + i64::try_from(*counter).unwrap_or(0) * 7919 % span;
+                        http(port, "GET", &format!("/api/v1/customers/{id}"), &[("Authorization", &auth)], "")?
+                    }
+                    "W8" => {
+                        let body = format!("{{\"name\":\"probe\",\"email\":\"probe-{counter}@example.com\"}}");
                         let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
                         http(port, "POST", workload.path, &headers, &body)?
                     }
@@ -1308,6 +1387,7 @@ fn machine_meta(
             (false, false) => commit,
         },
         "quick": args.quick,
+        "tenancy": args.tenancy,
         "duration_s": settings.duration,
         "warmup_s": settings.warmup,
         "concurrency": args.concurrency,

@@ -93,10 +93,15 @@ impl Db {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| Error::Internal(format!("invalid PostgreSQL URL: {}", redact_url(&e.to_string()))))?;
+            // No ping before each acquire (sqlx's default): it is a round trip per statement. A
+            // connection the server dropped fails its next statement instead, which closes it
+            // (sqlx does not return broken connections to the pool) and answers 503; the next
+            // request opens a fresh one (the outage test shows both).
             let pool = PgPoolOptions::new()
                 .max_connections(pool.max_connections.max(1))
                 .min_connections(pool.min_connections)
                 .acquire_timeout(pool.acquire_timeout)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             Ok(Self::Postgres(pool))

@@ -192,7 +192,22 @@ impl CurrentUser {
     /// # Errors
     /// [`Error::Unavailable`] when no connection is free in time.
     pub async fn read_scope(&self, db: &kwik_core::Db) -> Result<Context> {
-        Ok(Context::read_in_tenant(db, self.principal()).await?.with_request_id(self.request_id.clone()))
+        self.read_scope_for(db, true).await
+    }
+
+    /// [`CurrentUser::read_scope`] for reads that touch tenant-scoped tables only when
+    /// `tenant_scoped` (the generated endpoints pass their resource's `Entity::TENANT_SCOPED`):
+    /// other reads skip the transaction that carries the tenant for row-level security.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when no connection is free in time.
+    pub async fn read_scope_for(&self, db: &kwik_core::Db, tenant_scoped: bool) -> Result<Context> {
+        let ctx = if tenant_scoped {
+            Context::read_in_tenant(db, self.principal()).await?
+        } else {
+            Context::read(db, self.principal())
+        };
+        Ok(ctx.with_request_id(self.request_id.clone()))
     }
 
     /// Whether `user` is visible to this caller: always with tenancy off; with it on, only the

@@ -46,7 +46,7 @@ where
     C::Entity: ParseFromJSON + ToJSON,
 {
     let spec = list_spec(state, <C::Entity as Entity>::list_schema(), raw)?;
-    let mut ctx = caller.read_scope(&state.db).await?;
+    let mut ctx = caller.read_scope_for(&state.db, <C::Entity as Entity>::TENANT_SCOPED).await?;
     let (total, rows) = if include_deleted {
         crud.get_multi_including_deleted(&mut ctx, &spec).await?
     } else {
@@ -116,7 +116,8 @@ where
     P: Entity,
 {
     let spec = list_spec(state, <C::Entity as Entity>::list_schema(), raw)?;
-    let mut ctx = caller.read_scope(&state.db).await?;
+    let tenant_scoped = <C::Entity as Entity>::TENANT_SCOPED || P::TENANT_SCOPED;
+    let mut ctx = caller.read_scope_for(&state.db, tenant_scoped).await?;
     if !exists_in::<P>(&mut ctx, parent_id).await? {
         return Err(Error::not_found(P::TABLE, parent_id).into());
     }
@@ -187,7 +188,8 @@ pub async fn get<C: AutoCrud>(
 where
     C::Entity: ToJSON,
 {
-    let entity = crud.get_if_exist(&mut caller.read_scope(&state.db).await?, id).await?;
+    let mut ctx = caller.read_scope_for(&state.db, <C::Entity as Entity>::TENANT_SCOPED).await?;
+    let entity = crud.get_if_exist(&mut ctx, id).await?;
     Ok(Tagged::unless_current(entity, if_none_match))
 }
 

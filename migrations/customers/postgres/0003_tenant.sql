@@ -7,6 +7,8 @@
 ALTER TABLE customers ADD COLUMN tenant_id BIGINT NOT NULL DEFAULT 1 REFERENCES tenants(id);
 DROP INDEX customers_email_live;
 CREATE UNIQUE INDEX customers_email_live ON customers (tenant_id, email) WHERE deleted_at IS NULL;
+-- Lists sort live customers by name (the example's default listing).
+CREATE INDEX customers_name_live ON customers (name) WHERE deleted_at IS NULL;
 ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE customers FORCE ROW LEVEL SECURITY;
 CREATE POLICY customers_tenant ON customers

@@ -5,3 +5,5 @@
 ALTER TABLE customers ADD COLUMN tenant_id INTEGER NOT NULL DEFAULT 1;
 DROP INDEX customers_email_live;
 CREATE UNIQUE INDEX customers_email_live ON customers (tenant_id, email) WHERE deleted_at IS NULL;
+-- Lists sort live customers by name (the example's default listing).
+CREATE INDEX customers_name_live ON customers (name) WHERE deleted_at IS NULL;
