@@ -23,3 +23,24 @@ pub trait Validate {
         Vec::new()
     }
 }
+
+/// An email address as Kwik's email-validator leaves it, or `None` when it is not one: surrounding
+/// space removed, syntax checked (RFC 5321/5322 through the `email_address` crate, plus a dot in
+/// the domain, as email-validator requires), the domain lower-cased and the local part kept
+/// (`" MiXed@EXAMPLE.Com "` → `MiXed@example.com`). The one rule for users' and resources'
+/// email fields alike, so that the same address is stored the same way everywhere.
+///
+/// ```
+/// use kwik_core::validate::normalize_email;
+/// assert_eq!(normalize_email(" MiXed@EXAMPLE.Com ").as_deref(), Some("MiXed@example.com"));
+/// assert_eq!(normalize_email("no-at-sign"), None);
+/// assert_eq!(normalize_email("a@localhost"), None);
+/// ```
+pub fn normalize_email(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    let (local, domain) = trimmed.rsplit_once('@')?;
+    if !domain.contains('.') || !email_address::EmailAddress::is_valid(trimmed) {
+        return None;
+    }
+    Some(format!("{local}@{}", domain.to_lowercase()))
+}

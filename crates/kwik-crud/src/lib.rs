@@ -85,9 +85,10 @@ pub mod __private {
     pub use sqlx;
 }
 
-/// Email syntax check used by `#[kwik(email)]` fields (RFC 5321/5322 via `email_address`, and a
-/// dot in the domain, as Kwik's email-validator requires).
+/// Email syntax check used by `#[kwik(email)]` fields: whether [`normalize_email`] accepts it
+/// (the same rule as users' emails).
 pub fn is_valid_email(value: &str) -> bool {
-    value.rsplit_once('@').is_some_and(|(_, domain)| domain.contains('.'))
-        && email_address::EmailAddress::is_valid(value)
+    normalize_email(value).is_some()
 }
+
+pub use kwik_core::validate::normalize_email;

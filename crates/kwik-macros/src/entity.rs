@@ -300,6 +300,12 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let update_values = update_fields.iter().map(|f| {
         let ident = &f.ident;
         let column = f.column();
+        // Email fields are stored normalized, as on create.
+        let value = if f.args.email {
+            quote!(::kwik_crud::normalize_email(v).unwrap_or_else(|| ::std::clone::Clone::clone(v)))
+        } else {
+            quote!(::std::clone::Clone::clone(v))
+        };
         match option_inner(&f.ty) {
             Some(inner) => quote! {
                 match &self.#ident {
@@ -308,13 +314,13 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                         values.set(#column, ::std::option::Option::<#inner>::None);
                     }
                     ::poem_openapi::types::MaybeUndefined::Value(v) => {
-                        values.set(#column, ::std::option::Option::Some(::std::clone::Clone::clone(v)));
+                        values.set(#column, ::std::option::Option::Some(#value));
                     }
                 }
             },
             None => quote! {
                 if let ::std::option::Option::Some(v) = &self.#ident {
-                    values.set(#column, ::std::clone::Clone::clone(v));
+                    values.set(#column, #value);
                 }
             },
         }
@@ -514,6 +520,15 @@ fn create_input(ident: &Ident, entity: &Ident, fields: &[&FieldInfo], what: &str
     let values = fields.iter().map(|f| {
         let field = &f.ident;
         let column = f.column();
+        if f.args.email {
+            // Stored as users' emails are: trimmed, domain lower-cased (validated before).
+            return match option_inner(&f.ty) {
+                Some(_) => quote!(values.set(#column, self.#field.as_deref().map(|v| ::kwik_crud::normalize_email(v)
+                    .unwrap_or_else(|| ::std::borrow::ToOwned::to_owned(v))));),
+                None => quote!(values.set(#column, ::kwik_crud::normalize_email(&self.#field)
+                    .unwrap_or_else(|| ::std::clone::Clone::clone(&self.#field)));),
+            };
+        }
         quote!(values.set(#column, ::std::clone::Clone::clone(&self.#field));)
     });
     let refs = fields.iter().filter(|f| f.args.references.is_some()).map(|f| {

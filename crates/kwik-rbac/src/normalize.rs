@@ -57,11 +57,7 @@ pub fn email(value: &str, loc: &[&str]) -> Result<String, ValidationIssue> {
         ValidationIssue::new("value_error", loc, "value is not a valid email address: the address is not valid")
             .with_input(value)
     };
-    let (local, domain) = trimmed.rsplit_once('@').ok_or_else(invalid)?;
-    if !domain.contains('.') || !email_address::EmailAddress::is_valid(trimmed) {
-        return Err(invalid());
-    }
-    Ok(format!("{local}@{}", domain.to_lowercase()))
+    kwik_core::validate::normalize_email(trimmed).ok_or_else(invalid)
 }
 
 /// First names and surnames: 1 (Kwik's `UserRegistration`) to [`MAX_PERSON_NAME_CHARS`] (ours)

@@ -7,7 +7,7 @@ use kwik_testing::{TestApp, assert_detail, assert_validation};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::common::{app, create_customer, id, ids, list, list_raw, ok, walk_cursor};
+use crate::common::{app, create_customer, id, ids, list, list_raw, ok, sent, walk_cursor};
 
 /// The credit limit of a customer, as the number it denotes.
 fn limit_of(customer: &Value) -> Decimal {
@@ -283,4 +283,27 @@ async fn credit_limit_json_numbers_are_never_rounded() {
     }
     let page = list(&admin, "/customers/", &[("filter", "email:eq:rounded@example.com")]).await;
     assert_eq!(page["total"], 0, "nothing stored: {page}");
+}
+
+/// Customers' emails follow the users' rule (one validator for both): trimmed, the domain
+/// lower-cased and the local part kept, on create and update; so the same address differing in
+/// the domain's case is a duplicate, and an address without a dot in the domain is refused.
+#[tokio::test]
+async fn customer_emails_are_normalised_like_users_emails() {
+    let app = app().await;
+    let admin = app.as_admin().await;
+    let created = create_customer(&admin, &json!({"name": "Ada", "email": "  Ada@EXAMPLE.Com "})).await;
+    assert_eq!(created["email"], "Ada@example.com");
+    let (status, body) =
+        sent(admin.post("/customers/").body_json(&json!({"name": "Twin", "email": "Ada@example.COM"})).send().await)
+            .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("duplicated_entity")), "{body}");
+    let other = create_customer(&admin, &json!({"name": "ada", "email": "ada@example.com"})).await;
+    assert_ne!(other["id"], created["id"], "the local part keeps its case");
+    let path = format!("/customers/{}", created["id"]);
+    let updated = ok(admin.put(&path).body_json(&json!({"email": "Lovelace@Example.ORG"})).send().await).await;
+    assert_eq!(updated["email"], "Lovelace@example.org");
+    let response =
+        admin.post("/customers/").body_json(&json!({"name": "Local", "email": "root@localhost"})).send().await;
+    kwik_testing::assert_validation(response, &["body", "email"]).await;
 }
