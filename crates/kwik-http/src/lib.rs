@@ -42,7 +42,7 @@ pub mod builtin;
 pub mod crud;
 mod error;
 mod etag;
-pub mod lax;
+pub mod lenient;
 mod list_params;
 mod listing;
 mod metrics;

@@ -84,8 +84,14 @@ pub async fn list_in(
     spec: &ListSpec,
     tenant: Option<i64>,
 ) -> Result<(i64, Vec<AuditLogEntry>)> {
-    crate::audit::list_page_where(exec, spec, TABLE, select(), tenant.map(|t| Expr::col((TABLE, "tenant_id")).eq(t)))
-        .await
+    crate::statements::list_page_where(
+        exec,
+        spec,
+        TABLE,
+        select(),
+        tenant.map(|t| Expr::col((TABLE, "tenant_id")).eq(t)),
+    )
+    .await
 }
 
 /// Deletes the entries made before `cutoff`; returns how many (the retention command).

@@ -5,7 +5,7 @@ use kwik_auth::PasswordHasher;
 use kwik_core::{Context, Db, Result};
 use sea_query::{Expr, OnConflict, Query};
 
-use crate::audit::{insert_audit_values, set_values, with_audit};
+use crate::statements::{insert_audit_values, set_values, with_audit};
 use crate::{permissions, roles, users};
 use kwik_core::Queries;
 

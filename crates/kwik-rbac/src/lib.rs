@@ -33,13 +33,15 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod audit;
+mod admin;
 pub mod audit_log;
 pub mod bootstrap;
 pub mod models;
 pub mod normalize;
 pub mod permissions;
 pub mod roles;
+mod statements;
+mod tables;
 pub mod tenants;
 pub mod users;
 

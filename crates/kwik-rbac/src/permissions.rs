@@ -4,13 +4,11 @@ use kwik_core::{Context, Error, Executor, Queries, Result};
 use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 
-use crate::audit::{found, insert_audit_values, log, set_values, touch, with_audit};
 use crate::models::{Permission, Role};
 use crate::roles;
+use crate::statements::{found, insert_audit_values, log, set_values, touch, with_audit};
 
 const TABLE: &str = "permissions";
-const COLUMNS: [&str; 6] =
-    ["id", "name", "creation_time", "last_modification_time", "creator_user_id", "last_modifier_user_id"];
 
 /// Kwik's allow-list for `GET /permissions/`: `id, name`.
 pub static LIST: ListSchema = ListSchema::new(
@@ -20,8 +18,8 @@ pub static LIST: ListSchema = ListSchema::new(
     &[FieldSpec::new("id", FieldType::Int), FieldSpec::new("name", FieldType::Text)],
 );
 
-pub(crate) fn select() -> SelectStatement {
-    Query::select().columns(COLUMNS.map(|c| (TABLE, c))).from(TABLE).to_owned()
+fn select() -> SelectStatement {
+    crate::tables::permissions()
 }
 
 /// The permission with this id.
@@ -63,7 +61,7 @@ pub async fn create(ctx: &mut Context, name: &str) -> Result<Permission> {
     set_values(&mut insert, values)?;
     let id = ctx.tx.fetch_i64(&insert).await?;
     log(ctx, "create", TABLE, id, &[], &[("name", name.into())]).await?;
-    if let Some(admin) = roles::admin(&mut ctx.tx).await? {
+    if let Some(admin) = crate::admin::admin(&mut ctx.tx).await? {
         roles::add_permission(ctx, admin.id, id).await?;
     }
     get_if_exist(&mut ctx.tx, id).await
@@ -135,10 +133,10 @@ pub async fn clear_roles(ctx: &mut Context, id: i64) -> Result<Permission> {
         .and_where(Expr::col("permission_id").eq(id))
         .returning_col("role_id")
         .to_owned();
-    if let Some(admin) = roles::admin(&mut ctx.tx).await? {
+    if let Some(admin) = crate::admin::admin(&mut ctx.tx).await? {
         delete.and_where(Expr::col("role_id").ne(admin.id));
     }
-    let removed = roles::removed_ids(ctx, &delete).await?;
+    let removed = crate::statements::removed_ids(ctx, &delete).await?;
     if !removed.is_empty() {
         log(ctx, "role_revoke", TABLE, id, &[("role_ids", removed.into())], &[]).await?;
     }
@@ -166,7 +164,7 @@ pub async fn delete(ctx: &mut Context, id: i64) -> Result<Permission> {
 /// # Errors
 /// Database errors.
 pub async fn list(exec: &mut impl Executor, spec: &ListSpec) -> Result<(i64, Vec<Permission>)> {
-    crate::audit::list_page(exec, spec, TABLE, select()).await
+    crate::statements::list_page(exec, spec, TABLE, select()).await
 }
 
 /// Roles that grant the permission.
@@ -174,7 +172,7 @@ pub async fn list(exec: &mut impl Executor, spec: &ListSpec) -> Result<(i64, Vec
 /// # Errors
 /// Database errors.
 pub async fn roles(exec: &mut impl Executor, id: i64) -> Result<Vec<Role>> {
-    let query = roles::select()
+    let query = crate::tables::roles()
         .inner_join("roles_permissions", Expr::col(("roles_permissions", "role_id")).equals(("roles", "id")))
         .and_where(Expr::col(("roles_permissions", "permission_id")).eq(id))
         .order_by(("roles", "id"), Order::Asc)
@@ -192,7 +190,7 @@ pub async fn available_roles(exec: &mut impl Executor, id: i64) -> Result<Vec<Ro
         .from("roles_permissions")
         .and_where(Expr::col("permission_id").eq(id))
         .to_owned();
-    let query = roles::select()
+    let query = crate::tables::roles()
         .and_where(Expr::col(("roles", "id")).not_in_subquery(granting))
         .order_by(("roles", "id"), Order::Asc)
         .to_owned();

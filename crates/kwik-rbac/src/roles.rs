@@ -4,9 +4,11 @@ use kwik_core::{Context, Error, Executor, Queries, Result};
 use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 
-use crate::audit::{found, insert_audit_values, log, set_values, touch, with_audit};
 use crate::models::{Permission, Role, User};
-use crate::{permissions, users};
+use crate::statements::{found, insert_audit_values, log, set_values, touch, with_audit};
+
+use crate::admin::refuse_for_admin;
+pub use crate::admin::{admin, keep_an_active_administrator};
 
 const TABLE: &str = "roles";
 
@@ -19,8 +21,6 @@ fn logged(role: &Role) -> [(&'static str, serde_json::Value); 2] {
 fn ids(field: &'static str, ids: Vec<i64>) -> [(&'static str, serde_json::Value); 1] {
     [(field, ids.into())]
 }
-const COLUMNS: [&str; 7] =
-    ["id", "name", "is_active", "creation_time", "last_modification_time", "creator_user_id", "last_modifier_user_id"];
 
 /// Kwik's allow-list for `GET /roles/`: `id, name, is_active`.
 pub static LIST: ListSchema = ListSchema::new(
@@ -34,13 +34,8 @@ pub static LIST: ListSchema = ListSchema::new(
     ],
 );
 
-/// Roles with their `user_count` (users assigned, any status).
-pub(crate) fn select() -> SelectStatement {
-    Query::select()
-        .columns(COLUMNS.map(|c| (TABLE, c)))
-        .expr_as(Expr::cust("(SELECT COUNT(*) FROM users_roles WHERE users_roles.role_id = roles.id)"), "user_count")
-        .from(TABLE)
-        .to_owned()
+fn select() -> SelectStatement {
+    crate::tables::roles()
 }
 
 /// The role with this id.
@@ -65,66 +60,6 @@ pub async fn get_if_exist(exec: &mut impl Executor, id: i64) -> Result<Role> {
 /// Database errors.
 pub async fn by_name(exec: &mut impl Executor, name: &str) -> Result<Option<Role>> {
     exec.fetch_optional(select().and_where(Expr::col((TABLE, "name")).eq(name))).await
-}
-
-/// The administrator role: the one bootstrap marked (see [`crate::bootstrap()`]), whatever its name.
-///
-/// # Errors
-/// Database errors.
-pub async fn admin(exec: &mut impl Executor) -> Result<Option<Role>> {
-    exec.fetch_optional(select().and_where(Expr::col((TABLE, "system_key")).eq(crate::bootstrap::ADMIN_SYSTEM_KEY)))
-        .await
-}
-
-/// A 409 when `role_id` is the administrator role, which bootstrap owns: `doing` says what was
-/// refused.
-async fn refuse_for_admin(ctx: &mut Context, role_id: i64, doing: &str) -> Result<()> {
-    if admin(&mut ctx.tx).await?.is_some_and(|admin| admin.id == role_id) {
-        return Err(Error::Conflict(format!("The admin role cannot be {doing}")));
-    }
-    Ok(())
-}
-
-/// Refuses (409) a change that would leave the administrator role without an active member:
-/// `leaving` is the user about to be deactivated or removed from it. Nothing is refused when that
-/// user is not an active member (the change does not reduce the count). On PostgreSQL the
-/// administrator role's row is locked first, so two administrators removing each other at once
-/// are serialized (on SQLite, write transactions already are).
-///
-/// # Errors
-/// [`Error::Conflict`]; database errors.
-pub async fn keep_an_active_administrator(ctx: &mut Context, leaving: i64) -> Result<()> {
-    let Some(admin) = admin(&mut ctx.tx).await? else { return Ok(()) };
-    if ctx.backend() == kwik_core::Backend::Postgres {
-        let lock = Query::select()
-            .column("id")
-            .from(TABLE)
-            .and_where(Expr::col("id").eq(admin.id))
-            .lock(sea_query::LockType::Update)
-            .to_owned();
-        ctx.tx.fetch_i64(&lock).await?;
-    }
-    let active_members = |excluding: Option<i64>| {
-        let mut count = Query::select()
-            .expr(Expr::cust("COUNT(*)"))
-            .from("users_roles")
-            .inner_join("users", Expr::col(("users", "id")).equals(("users_roles", "user_id")))
-            .and_where(Expr::col(("users_roles", "role_id")).eq(admin.id))
-            .and_where(Expr::col(("users", "is_active")).eq(true))
-            .to_owned();
-        if let Some(user) = excluding {
-            count.and_where(Expr::col(("users", "id")).ne(user));
-        }
-        count
-    };
-    let all = ctx.tx.fetch_i64(&active_members(None)).await?;
-    let others = ctx.tx.fetch_i64(&active_members(Some(leaving))).await?;
-    if all > others && others == 0 {
-        return Err(Error::Conflict(
-            "The last active member of the admin role cannot be deactivated or removed from it".to_owned(),
-        ));
-    }
-    Ok(())
 }
 
 /// Creates a role; a taken (normalised) name is a 409.
@@ -199,7 +134,7 @@ pub async fn delete(ctx: &mut Context, id: i64) -> Result<Role> {
 /// # Errors
 /// Database errors.
 pub async fn list(exec: &mut impl Executor, spec: &ListSpec) -> Result<(i64, Vec<Role>)> {
-    crate::audit::list_page(exec, spec, TABLE, select()).await
+    crate::statements::list_page(exec, spec, TABLE, select()).await
 }
 
 fn permission_link(role_id: i64) -> Expr {
@@ -211,7 +146,7 @@ fn permission_link(role_id: i64) -> Expr {
 /// # Errors
 /// Database errors.
 pub async fn permissions(exec: &mut impl Executor, role_id: i64) -> Result<Vec<Permission>> {
-    let query = permissions::select()
+    let query = crate::tables::permissions()
         .inner_join(
             "roles_permissions",
             Expr::col(("roles_permissions", "permission_id")).equals(("permissions", "id")),
@@ -232,7 +167,7 @@ pub async fn available_permissions(exec: &mut impl Executor, role_id: i64) -> Re
         .from("roles_permissions")
         .and_where(Expr::col("role_id").eq(role_id))
         .to_owned();
-    let query = permissions::select()
+    let query = crate::tables::permissions()
         .and_where(Expr::col(("permissions", "id")).not_in_subquery(granted))
         .order_by(("permissions", "id"), Order::Asc)
         .to_owned();
@@ -244,7 +179,7 @@ pub async fn available_permissions(exec: &mut impl Executor, role_id: i64) -> Re
 /// # Errors
 /// Database errors.
 pub async fn users(exec: &mut impl Executor, role_id: i64, tenant: Option<i64>) -> Result<Vec<User>> {
-    let mut query = users::select_all()
+    let mut query = crate::tables::users_by_id()
         .inner_join("users_roles", Expr::col(("users_roles", "user_id")).equals(("users", "id")))
         .and_where(Expr::col(("users_roles", "role_id")).eq(role_id))
         .to_owned();
@@ -267,7 +202,8 @@ fn in_tenant(query: &mut SelectStatement, tenant: Option<i64>) {
 pub async fn available_users(exec: &mut impl Executor, role_id: i64, tenant: Option<i64>) -> Result<Vec<User>> {
     let members =
         Query::select().column("user_id").from("users_roles").and_where(Expr::col("role_id").eq(role_id)).to_owned();
-    let mut query = users::select_all().and_where(Expr::col(("users", "id")).not_in_subquery(members)).to_owned();
+    let mut query =
+        crate::tables::users_by_id().and_where(Expr::col(("users", "id")).not_in_subquery(members)).to_owned();
     in_tenant(&mut query, tenant);
     exec.fetch_all(&query).await
 }
@@ -361,18 +297,11 @@ pub async fn clear_permissions(ctx: &mut Context, role_id: i64) -> Result<()> {
         .and_where(Expr::col("role_id").eq(role_id))
         .returning_col("permission_id")
         .to_owned();
-    let removed = removed_ids(ctx, &delete).await?;
+    let removed = crate::statements::removed_ids(ctx, &delete).await?;
     if !removed.is_empty() {
         log(ctx, "permission_revoke", TABLE, role_id, &ids("permission_ids", removed), &[]).await?;
     }
     Ok(())
-}
-
-/// The ids a `DELETE ... RETURNING <id column>` removed, in order.
-pub(crate) async fn removed_ids(ctx: &mut Context, delete: &sea_query::DeleteStatement) -> Result<Vec<i64>> {
-    let mut removed: Vec<i64> = ctx.tx.fetch_all::<(i64,), _>(delete).await?.into_iter().map(|(id,)| id).collect();
-    removed.sort_unstable();
-    Ok(removed)
 }
 
 /// Removes every user from the role (a 409 for the administrator role: it would be left without
@@ -393,7 +322,7 @@ pub async fn clear_users(ctx: &mut Context, role_id: i64) -> Result<()> {
             Query::select().column("id").from("users").and_where(Expr::col("tenant_id").eq(tenant)).to_owned();
         delete.and_where(Expr::col("user_id").in_subquery(members));
     }
-    let removed = removed_ids(ctx, &delete).await?;
+    let removed = crate::statements::removed_ids(ctx, &delete).await?;
     if !removed.is_empty() {
         log(ctx, "user_unassign", TABLE, role_id, &ids("user_ids", removed), &[]).await?;
     }

@@ -5,8 +5,8 @@ use kwik_core::{Context, Error, Executor, Queries, Result};
 use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
 use sea_query::{Expr, ExprTrait, Query, SelectStatement};
 
-use crate::audit::{found, insert_audit_values, log, set_values, touch, with_audit};
 use crate::models::Tenant;
+use crate::statements::{found, insert_audit_values, log, set_values, touch, with_audit};
 
 const TABLE: &str = "tenants";
 const COLUMNS: [&str; 6] =
@@ -112,5 +112,5 @@ pub async fn assign_user(ctx: &mut Context, tenant_id: i64, user_id: i64) -> Res
 /// # Errors
 /// Database errors.
 pub async fn list(exec: &mut impl Executor, spec: &ListSpec) -> Result<(i64, Vec<Tenant>)> {
-    crate::audit::list_page(exec, spec, TABLE, select()).await
+    crate::statements::list_page(exec, spec, TABLE, select()).await
 }

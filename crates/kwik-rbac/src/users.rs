@@ -4,25 +4,10 @@ use kwik_core::{Context, Error, Executor, Queries, Result};
 use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
 use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 
-use crate::audit::{found, insert_audit_values, log, set_values, touch, with_audit};
 use crate::models::{Permission, Role, User};
-use crate::{permissions, roles};
+use crate::statements::{found, insert_audit_values, log, set_values, touch, with_audit};
 
 const TABLE: &str = "users";
-const COLUMNS: [&str; 12] = [
-    "id",
-    "name",
-    "surname",
-    "email",
-    "hashed_password",
-    "is_active",
-    "token_version",
-    "creation_time",
-    "last_modification_time",
-    "creator_user_id",
-    "last_modifier_user_id",
-    "tenant_id",
-];
 
 /// Kwik's allow-list for `GET /users/`: sort and filter on `id, name, surname, email, is_active`.
 pub static LIST: ListSchema = ListSchema::new(
@@ -77,7 +62,7 @@ fn logged(user: &User) -> [(&'static str, serde_json::Value); 4] {
 }
 
 fn select() -> SelectStatement {
-    Query::select().columns(COLUMNS.map(|c| (TABLE, c))).from(TABLE).to_owned()
+    crate::tables::users()
 }
 
 /// The user with this id.
@@ -168,7 +153,7 @@ pub async fn update(ctx: &mut Context, id: i64, patch: UserPatch) -> Result<User
         update.value("email", email);
     }
     if patch.is_active == Some(false) && current.is_active {
-        roles::keep_an_active_administrator(ctx, id).await?;
+        crate::admin::keep_an_active_administrator(ctx, id).await?;
     }
     if let Some(active) = patch.is_active {
         update.value("is_active", active);
@@ -316,13 +301,14 @@ pub async fn list(exec: &mut impl Executor, spec: &ListSpec) -> Result<(i64, Vec
 /// # Errors
 /// Database errors.
 pub async fn list_in(exec: &mut impl Executor, spec: &ListSpec, tenant: Option<i64>) -> Result<(i64, Vec<User>)> {
-    crate::audit::list_page_where(exec, spec, TABLE, select(), tenant.map(|t| Expr::col((TABLE, "tenant_id")).eq(t)))
-        .await
-}
-
-/// All users, in id order (for the `available-users` and role member lists).
-pub(crate) fn select_all() -> SelectStatement {
-    select().order_by((TABLE, "id"), Order::Asc).to_owned()
+    crate::statements::list_page_where(
+        exec,
+        spec,
+        TABLE,
+        select(),
+        tenant.map(|t| Expr::col((TABLE, "tenant_id")).eq(t)),
+    )
+    .await
 }
 
 /// The roles assigned to the user; `active_only` drops inactive roles (Kwik's `/users/{id}/roles`).
@@ -330,7 +316,7 @@ pub(crate) fn select_all() -> SelectStatement {
 /// # Errors
 /// Database errors.
 pub async fn roles(exec: &mut impl Executor, user_id: i64, active_only: bool) -> Result<Vec<Role>> {
-    let mut query = roles::select()
+    let mut query = crate::tables::roles()
         .inner_join("users_roles", Expr::col(("users_roles", "role_id")).equals(("roles", "id")))
         .and_where(Expr::col(("users_roles", "user_id")).eq(user_id))
         .order_by(("roles", "id"), Order::Asc)
@@ -347,7 +333,7 @@ pub async fn roles(exec: &mut impl Executor, user_id: i64, active_only: bool) ->
 /// # Errors
 /// Database errors.
 pub async fn effective_permissions(exec: &mut impl Executor, user_id: i64) -> Result<Vec<Permission>> {
-    let query = permissions::select()
+    let query = crate::tables::permissions()
         .distinct()
         .inner_join(
             "roles_permissions",

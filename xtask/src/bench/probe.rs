@@ -1,6 +1,7 @@
 //! Database cost per request: a TCP proxy in front of PostgreSQL counting, in the server's replies,
 //! CommandComplete ('C', one per statement) and ReadyForQuery ('Z', one per round trip: each Sync,
-//! including sqlx's liveness ping when it takes a connection from the pool).
+//! including sqlx's liveness pings: on acquire where the pool tests connections — the baseline's
+//! does, kwik-server's does not — and on release).
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -152,7 +152,7 @@ pub(super) fn markdown(meta: &Value, hash: &Value, results: &[Value], probes: &[
         let _ = writeln!(
             md,
             "- {} auth + permission check: {statements:.2} statement per request on W2 (target ≤ 1 round trip); {:.2} wire round trips, \
-             the others being sqlx's pool pings on acquire and on release",
+             the others being sqlx's pool pings (kwik-server: on release only; the baseline: on acquire and release)",
             mark(statements <= 1.0),
             f(k, "db_round_trips_per_request"),
         );

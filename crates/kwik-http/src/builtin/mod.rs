@@ -5,8 +5,8 @@
 mod api_keys;
 mod audit_log;
 mod login;
+pub mod permission_sets;
 mod permissions;
-pub mod perms;
 mod rank;
 mod roles;
 pub mod schemas;

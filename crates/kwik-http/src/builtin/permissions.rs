@@ -8,7 +8,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 
-use super::perms::{PermissionCreate, PermissionDelete, PermissionRead, PermissionUpdate, RoleRead};
+use super::permission_sets::{PermissionCreate, PermissionDelete, PermissionRead, PermissionUpdate, RoleRead};
 use super::schemas::{BuiltinTags, PermissionDefinition, PermissionProfile, RoleProfile};
 use crate::auth::Auth;
 use crate::body::JsonBody;

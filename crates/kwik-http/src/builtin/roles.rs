@@ -8,7 +8,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 
-use super::perms::{
+use super::permission_sets::{
     PermissionDelete, PermissionRead, PermissionUpdate, RoleCreate, RoleDelete, RoleRead, RoleUpdate, UserDelete,
     UserRead, UserUpdate,
 };

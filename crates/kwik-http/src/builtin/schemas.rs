@@ -6,7 +6,7 @@ use poem_openapi::{Object, Tags};
 use serde::Deserialize;
 
 use crate::body::{Rules, Validate};
-use crate::lax;
+use crate::lenient;
 
 /// Operation groups in the docs.
 #[derive(Tags)]
@@ -152,7 +152,7 @@ pub struct UserRegistration {
     pub password: String,
     /// Default true.
     #[oai(default = "default_true")]
-    #[serde(default = "default_true", deserialize_with = "lax::bool")]
+    #[serde(default = "default_true", deserialize_with = "lenient::bool")]
     pub is_active: bool,
 }
 
@@ -179,7 +179,7 @@ pub struct UserProfileUpdate {
     /// New email.
     pub email: Option<String>,
     /// New status; deactivating revokes the user's tokens.
-    #[serde(default, deserialize_with = "lax::option_bool")]
+    #[serde(default, deserialize_with = "lenient::option_bool")]
     pub is_active: Option<bool>,
 }
 
@@ -244,7 +244,7 @@ pub struct RoleDefinition {
     /// Name; trimmed and lower-cased.
     pub name: String,
     /// Whether the role grants its permissions.
-    #[serde(deserialize_with = "lax::bool")]
+    #[serde(deserialize_with = "lenient::bool")]
     pub is_active: bool,
 }
 
@@ -262,7 +262,7 @@ pub struct RoleUpdate {
     /// New name.
     pub name: Option<String>,
     /// New status.
-    #[serde(default, deserialize_with = "lax::option_bool")]
+    #[serde(default, deserialize_with = "lenient::option_bool")]
     pub is_active: Option<bool>,
 }
 
@@ -296,7 +296,7 @@ impl Validate for PermissionDefinition {
 #[derive(Debug, Clone, Object, Deserialize)]
 pub struct RolePermissionAssignment {
     /// The permission to grant (`5` or `"5"`).
-    #[serde(deserialize_with = "lax::int")]
+    #[serde(deserialize_with = "lenient::int")]
     pub permission_id: i64,
 }
 
@@ -306,7 +306,7 @@ impl Validate for RolePermissionAssignment {}
 #[derive(Debug, Clone, Object, Deserialize)]
 pub struct RoleUserAssignment {
     /// The user to assign (`5` or `"5"`).
-    #[serde(deserialize_with = "lax::int")]
+    #[serde(deserialize_with = "lenient::int")]
     pub user_id: i64,
 }
 

@@ -8,7 +8,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 
-use super::perms::{PasswordReset, PermissionRead, RoleRead, UserCreate, UserRead, UserUpdate};
+use super::permission_sets::{PasswordReset, PermissionRead, RoleRead, UserCreate, UserRead, UserUpdate};
 use super::schemas::{
     AdminPasswordReset, BuiltinTags, PermissionProfile, RoleProfile, UserPasswordChange, UserProfile,
     UserProfileUpdate, UserRegistration,

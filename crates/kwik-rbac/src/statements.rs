@@ -1,5 +1,5 @@
-//! Statement helpers shared by the repositories: audit columns (Kwik's `RecordInfoMixin`),
-//! audit-log entries, and lookups by id that fail with Kwik's 404 text.
+//! Statement helpers shared by the repositories: the audit columns of Kwik's `RecordInfoMixin`,
+//! audit-log entries, lookups by id that fail with Kwik's 404 text, and list pages.
 
 use kwik_core::audit::AuditEntry;
 use kwik_core::{Context, DbRow, Error, Executor, Queries, Result};
@@ -77,4 +77,11 @@ pub(crate) async fn log(
     after: &[(&str, Value)],
 ) -> Result<()> {
     kwik_core::audit::record(ctx, AuditEntry::new(action, table, Some(id)).diff(before, after, &[])).await
+}
+
+/// The ids a `DELETE ... RETURNING <id column>` removed, in order.
+pub(crate) async fn removed_ids(ctx: &mut Context, delete: &sea_query::DeleteStatement) -> Result<Vec<i64>> {
+    let mut removed: Vec<i64> = ctx.tx.fetch_all::<(i64,), _>(delete).await?.into_iter().map(|(id,)| id).collect();
+    removed.sort_unstable();
+    Ok(removed)
 }
