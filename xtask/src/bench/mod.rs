@@ -40,6 +40,7 @@ pub(crate) use helpers::target_dir;
 use helpers::{append, machine_meta, run_json, unix_now, with_database, write};
 use probe::{ProbeIds, probe};
 use report::markdown;
+use servers::Credentials;
 pub(crate) use servers::{Running, Server, kwik_env, login};
 use usage::{Watch, read_meminfo_kib, read_status_kib, settle};
 use wrk::{LoadRun, customer_ids};
@@ -103,7 +104,7 @@ struct Workload {
     baseline: bool,
 }
 
-const WORKLOADS: [Workload; 8] = [
+const WORKLOADS: [Workload; 9] = [
     Workload { id: "W1", title: "login", method: "POST", path: "/api/v1/login/access-token", baseline: false },
     Workload { id: "W2", title: "users/me (auth only)", method: "GET", path: "/api/v1/users/me", baseline: true },
     Workload {
@@ -127,6 +128,15 @@ const WORKLOADS: [Workload; 8] = [
     },
     Workload { id: "W7", title: "get customer", method: "GET", path: "/api/v1/customers/{random id}", baseline: false },
     Workload { id: "W8", title: "create customer", method: "POST", path: "/api/v1/customers/", baseline: false },
+    // W9: W4 authenticated with an API key (`X-API-Key`) instead of a bearer token. kwik-server
+    // only (the baseline has no API keys).
+    Workload {
+        id: "W9",
+        title: "get project (API key)",
+        method: "GET",
+        path: "/api/v1/projects/{random id}",
+        baseline: false,
+    },
 ];
 
 /// Runs the benchmark; failures are printed.
@@ -167,7 +177,7 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
         .filter(|w| args.only.is_empty() || args.only.iter().any(|o| o.eq_ignore_ascii_case(w.id)))
         .collect();
     if selected.is_empty() {
-        return Err(format!("--only {:?} names no workload (W1..W8)", args.only));
+        return Err(format!("--only {:?} names no workload (W1..W9)", args.only));
     }
     if args.concurrency.is_empty() || args.concurrency.contains(&0) {
         return Err("--concurrency needs positive numbers".to_owned());
@@ -232,8 +242,8 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
     println!("\n== servers ==");
     let mut kwik = Running::start(Server::Kwik, &kwik_bin, &kwik_env, &db_url, &out_dir)?;
     let mut baseline = Running::start(Server::Baseline, &baseline_bin, &kwik_env, &db_url, &out_dir)?;
-    let token = login(kwik.port)?;
-    let customers = customer_ids(kwik.port, &token)?;
+    let credentials = Credentials::obtain(kwik.port)?;
+    let customers = customer_ids(kwik.port, &credentials.token)?;
     println!(
         "kwik-server on :{} (pid {}), baseline on :{} (pid {})",
         kwik.port,
@@ -291,14 +301,26 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
                 let background = settle(Duration::from_secs(settings.settle));
                 if settings.warmup > 0 {
                     let watch = Watch::start(target.pid(), rss_limit_kib);
-                    let warmup =
-                        load.wrk(target.port, &token, &script, settings.warmup, &format!("{run_id}w"), Some(&watch));
+                    let warmup = load.wrk(
+                        target.port,
+                        &credentials,
+                        &script,
+                        settings.warmup,
+                        &format!("{run_id}w"),
+                        Some(&watch),
+                    );
                     watch.stop();
                     warmup?;
                 }
                 let watch = Watch::start(target.pid(), rss_limit_kib);
-                let summary =
-                    load.wrk(target.port, &token, &script, settings.duration, &format!("{run_id}m"), Some(&watch))?;
+                let summary = load.wrk(
+                    target.port,
+                    &credentials,
+                    &script,
+                    settings.duration,
+                    &format!("{run_id}m"),
+                    Some(&watch),
+                )?;
                 let usage = watch.stop();
                 target.check_alive()?;
                 let line = load.record(&summary, &usage, background, run_id);

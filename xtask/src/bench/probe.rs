@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::helpers::{db_host_port, proxied_url};
 use super::http::http;
-use super::servers::{Running, Server, login};
+use super::servers::{Credentials, Running, Server};
 use super::{ADMIN_EMAIL, ADMIN_PASSWORD, Settings, Workload};
 
 /// Id ranges the probes draw from.
@@ -121,8 +121,9 @@ pub(super) fn probe(
     let proxied = proxied_url(db_url, proxy.port)?;
     let mut kwik = Running::start(Server::Kwik, kwik_bin, kwik_env, &proxied, out_dir)?;
     let mut baseline = Running::start(Server::Baseline, baseline_bin, kwik_env, &proxied, out_dir)?;
-    let token = login(kwik.port)?;
-    let auth = format!("Bearer {token}");
+    let credentials = Credentials::obtain(kwik.port)?;
+    let auth = format!("Bearer {}", credentials.token);
+    let (key_header, key) = credentials.header("W9");
     let mut out = Vec::new();
     let mut counter = 0u64;
     for workload in selected {
@@ -142,6 +143,7 @@ pub(super) fn probe(
                         http(port, "POST", workload.path, &form, &body)?
                     }
                     "W4" => http(port, "GET", &format!("/api/v1/projects/{id}"), &[("Authorization", &auth)], "")?,
+                    "W9" => http(port, "GET", &format!("/api/v1/projects/{id}"), &[(key_header, &key)], "")?,
                     "W5" => {
                         let body = format!("{{\"name\":\"probe {} {counter}\"}}", server.name());
                         let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];

@@ -145,6 +145,39 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free port: {e}"))
 }
 
+/// The credentials of the load runs: the admin's access token, and an API key of the admin's
+/// (W9 authenticates with it).
+pub(super) struct Credentials {
+    pub(super) token: String,
+    pub(super) api_key: String,
+}
+
+impl Credentials {
+    /// Logs in and creates an API key (`POST /api/v1/api-keys/`, which needs the password).
+    pub(super) fn obtain(port: u16) -> Result<Self, String> {
+        let token = login(port)?;
+        let body = format!("{{\"name\":\"bench\",\"password\":\"{ADMIN_PASSWORD}\"}}");
+        let headers = [("Authorization", format!("Bearer {token}")), ("Content-Type", "application/json".to_owned())];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = http(port, "POST", "/api/v1/api-keys/", &headers, &body)?;
+        let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let api_key = match parsed["key"].as_str() {
+            Some(key) if status == 200 => key.to_owned(),
+            _ => return Err(format!("API key creation failed: {status} {body}")),
+        };
+        Ok(Self { token, api_key })
+    }
+
+    /// The authentication header of a workload: `X-API-Key` for W9, the bearer token otherwise.
+    pub(super) fn header(&self, workload: &str) -> (&'static str, String) {
+        if workload == "W9" {
+            ("X-API-Key", self.api_key.clone())
+        } else {
+            ("Authorization", format!("Bearer {}", self.token))
+        }
+    }
+}
+
 pub(crate) fn login(port: u16) -> Result<String, String> {
     let body = format!("username={}&password={ADMIN_PASSWORD}", ADMIN_EMAIL.replace('@', "%40"));
     let (status, body) = http(

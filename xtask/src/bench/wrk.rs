@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::helpers::write;
 use super::http::http;
-use super::servers::Server;
+use super::servers::{Credentials, Server};
 use super::usage::{Usage, Watch};
 use super::{ADMIN_EMAIL, ADMIN_PASSWORD, Workload};
 
@@ -76,7 +76,7 @@ impl LoadRun<'_> {
                     "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\nwrk.body = \"{body}\"\n"
                 );
             }
-            "W4" => {
+            "W4" | "W9" => {
                 let _ = write!(
                     lua,
                     "function request()\n  return wrk.format(nil, \"/api/v1/projects/\" .. math.random({}, {}))\nend\n",
@@ -116,7 +116,7 @@ impl LoadRun<'_> {
 
     fn url_path(&self) -> &'static str {
         match self.workload.id {
-            "W4" => "/api/v1/projects/1",
+            "W4" | "W9" => "/api/v1/projects/1",
             "W7" => "/api/v1/customers/1",
             _ => self.workload.path,
         }
@@ -125,7 +125,7 @@ impl LoadRun<'_> {
     pub(super) fn wrk(
         &self,
         port: u16,
-        token: &str,
+        credentials: &Credentials,
         script: &Path,
         seconds: u64,
         tag: &str,
@@ -139,7 +139,8 @@ impl LoadRun<'_> {
             .args(["--timeout", "10s", "-s"])
             .arg(script);
         if self.workload.id != "W1" {
-            command.args(["-H", &format!("Authorization: Bearer {token}")]);
+            let (name, value) = credentials.header(self.workload.id);
+            command.args(["-H", &format!("{name}: {value}")]);
         }
         let unique = format!("{}-c{}-{tag}", self.server.name(), self.concurrency);
         command.arg(format!("http://127.0.0.1:{port}{}", self.url_path())).args(["--", &unique]);

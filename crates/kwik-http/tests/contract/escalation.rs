@@ -335,7 +335,7 @@ async fn password_checks_count_on_the_authentication_limit() {
 
 #[tokio::test]
 async fn an_administrators_password_check_on_another_user_counts_too() {
-    // In-process requests share one client address; `production.rs` shows the per-account
+    // In-process requests share one client address; `production/rate_limits.rs` shows the per-account
     // budget across addresses over a real socket.
     let app = app_with(&[("KWIK_RATE_LIMIT_ENABLED", "true"), ("KWIK_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
     let world = Scenario::new().user("alice", &[]).build(&app).await;
