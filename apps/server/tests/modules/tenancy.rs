@@ -182,6 +182,21 @@ async fn cross_tenant_access_is_explicit_and_needs_tenant_switch() {
     assert_eq!(status, 400);
     let (status, body) = sent(admin.get("/customers/").header("x-tenant-id", "999999").send().await).await;
     assert_eq!((status, &body["detail"]), (404, &missing("tenants", 999_999)));
+    // API keys: the key lists and revocations of the administrator stop at the tenant too.
+    let key = ok(alice
+        .post("/api-keys/")
+        .body_json(&json!({"name": "ci", "password": world.user("alice").password}))
+        .send()
+        .await)
+    .await;
+    let key_id = key["id"].as_i64().or_else(|| key["profile"]["id"].as_i64()).unwrap();
+    let all = ok(admin.get("/api-keys/all").send().await).await;
+    assert!(all.as_array().unwrap().iter().all(|k| k["id"].as_i64() != Some(key_id)), "{all}");
+    let (status, body) = sent(admin.post(&format!("/api-keys/{key_id}/revoke")).send().await).await;
+    assert_eq!((status, &body["detail"]), (404, &missing("api_keys", key_id)));
+    let acme_keys = ok(admin.get("/api-keys/all").header("x-tenant-id", acme_header.as_str()).send().await).await;
+    assert!(acme_keys.as_array().unwrap().iter().any(|k| k["id"].as_i64() == Some(key_id)), "{acme_keys}");
+
     // Tenant administration is a platform permission.
     let (status, _) = sent(alice.post("/tenants/").body_json(&json!({"name": "mine"})).send().await).await;
     assert_eq!(status, 403);

@@ -99,6 +99,15 @@ pub struct ApiKeyCreated {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiKeysApi;
 
+/// Restricts a select of keys to those of the caller's tenant's users (tenancy on).
+fn in_tenant(query: &mut SelectStatement, caller: &crate::CurrentUser) {
+    if let Some(tenant) = caller.tenant_id {
+        let members =
+            Query::select().column("id").from("users").and_where(Expr::col("tenant_id").eq(tenant)).to_owned();
+        query.and_where(Expr::col("user_id").in_subquery(members));
+    }
+}
+
 fn select() -> SelectStatement {
     Query::select()
         .columns(["id", "user_id", "name", "prefix", "creation_time", "expires_at", "last_used_at", "revoked_at"])
@@ -194,15 +203,18 @@ impl ApiKeysApi {
 
     /// Every user's API keys
     ///
-    /// Requires: `api_key_read`.
+    /// Requires: `api_key_read`. With multi-tenancy on, the keys of the caller's tenant's users.
     #[oai(path = "/all", method = "get")]
-    async fn list_all(&self, state: Data<&AppState>, _auth: Auth<ApiKeyRead>) -> ApiResult<Json<Vec<ApiKeyProfile>>> {
-        Ok(Json(state.db.clone().fetch_all(&select()).await?))
+    async fn list_all(&self, state: Data<&AppState>, auth: Auth<ApiKeyRead>) -> ApiResult<Json<Vec<ApiKeyProfile>>> {
+        let mut query = select();
+        in_tenant(&mut query, &auth);
+        Ok(Json(state.db.clone().fetch_all(&query).await?))
     }
 
     /// Revoke anyone's API key
     ///
-    /// Requires: `api_key_revoke`. 404 for an unknown key.
+    /// Requires: `api_key_revoke`. 404 for an unknown key (with multi-tenancy on, also for a key
+    /// of another tenant's user).
     #[oai(path = "/:key_id/revoke", method = "post")]
     async fn revoke_any(
         &self,
@@ -225,6 +237,7 @@ async fn revoke(
     if let Some(owner) = owner {
         find.and_where(Expr::col("user_id").eq(owner));
     }
+    in_tenant(&mut find, actor);
     let key: ApiKeyProfile = ctx.tx.fetch_optional(&find).await?.ok_or_else(|| Error::not_found("api_keys", key_id))?;
     if key.revoked_at.is_none() {
         let now = kwik_core::now();
