@@ -308,12 +308,17 @@ async fn authenticate(state: &AppState, credentials: Credentials) -> Result<Curr
             // the impersonation permission (one extra query, for impersonation tokens only).
             if let Some(impersonator) = claims.impersonator() {
                 let still_entitled =
-                    users::principal(&mut state.db.clone(), impersonator).await?.is_some_and(|(user, permissions)| {
-                        user.is_active
-                            && Some(user.token_version) == claims.kwik_impersonator_ver
+                    users::principal(&mut state.db.clone(), impersonator).await?.is_some_and(|(by, granted)| {
+                        by.is_active
+                            && Some(by.token_version) == claims.kwik_impersonator_ver
                             && crate::builtin::Impersonification::names()
                                 .iter()
-                                .all(|name| permissions.iter().any(|p| p == name))
+                                .all(|name| granted.iter().any(|p| p == name))
+                            // With tenancy on, the session ends when the users no longer share a
+                            // tenant (one was moved), unless the impersonator may switch tenants.
+                            && (!state.settings.tenancy_enabled
+                                || by.tenant_id == user.tenant_id
+                                || granted.iter().any(|p| p == TENANT_SWITCH))
                     });
                 if !still_entitled {
                     return Err(Error::InvalidToken);

@@ -206,6 +206,8 @@ where
     C::Entity: ToJSON,
 {
     let Some(header) = if_match else { return Ok(()) };
+    // The rows the write locks first (a parent) before this one, as the write itself does.
+    crud.lock_first(ctx, id, op).await?;
     let current = crud.get_for_update(ctx, id, op).await?;
     if if_match_admits(header, &etag_of(&current)) { Ok(()) } else { Err(Error::PreconditionFailed) }
 }

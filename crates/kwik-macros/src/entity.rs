@@ -13,6 +13,8 @@ pub struct FieldInfo {
     pub args: FieldArgs,
     /// The field's doc comments, repeated on the generated inputs (they become OpenAPI descriptions).
     pub docs: Vec<syn::Attribute>,
+    /// Hidden from responses (`#[oai(skip)]`).
+    pub hidden: bool,
 }
 
 impl FieldInfo {
@@ -28,6 +30,14 @@ const AUDIT_FIELDS: [&str; 4] = ["creator_user_id", "last_modifier_user_id", "cr
 /// Words in a field name that mark a secret: such fields are redacted in the audit log.
 const SECRET_WORDS: [&str; 4] = ["password", "secret", "token", "hash"];
 
+/// `_`-separated parts of a field name that mark a secret too (`api_key`, `pin`, `otp_code`).
+const SECRET_PARTS: [&str; 5] = ["key", "pin", "otp", "credential", "credentials"];
+
+/// Whether a field's name says it holds a secret.
+fn secret_name(column: &str) -> bool {
+    SECRET_WORDS.iter().any(|w| column.contains(w)) || column.split('_').any(|part| SECRET_PARTS.contains(&part))
+}
+
 /// The audit log's parts of the Entity impl: which fields are redacted, and `audit_fields`.
 fn audit_log_items(fields: &[FieldInfo]) -> (Vec<String>, TokenStream2) {
     let logged: Vec<&FieldInfo> = fields
@@ -38,6 +48,7 @@ fn audit_log_items(fields: &[FieldInfo]) -> (Vec<String>, TokenStream2) {
                 && f.args.computed.is_none()
                 && !AUDIT_FIELDS.contains(&column.as_str())
                 && column != "tenant_id"
+                && !f.hidden
                 && f.args.audit_log != Some(AuditLogField::Exclude)
         })
         .collect();
@@ -45,7 +56,7 @@ fn audit_log_items(fields: &[FieldInfo]) -> (Vec<String>, TokenStream2) {
         .iter()
         .filter(|f| {
             let column = f.column();
-            f.args.audit_log == Some(AuditLogField::Redact) || SECRET_WORDS.iter().any(|w| column.contains(w))
+            f.args.audit_log == Some(AuditLogField::Redact) || secret_name(&column)
         })
         .map(|f| f.column())
         .collect();
@@ -190,7 +201,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             return Err(syn::Error::new_spanned(&field.ty, "numeric bounds need an integer, float or Decimal field"));
         }
         let docs = field.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned().collect();
-        fields.push(FieldInfo { ident, ty: field.ty.clone(), args, docs });
+        fields.push(FieldInfo { ident, ty: field.ty.clone(), args, docs, hidden });
     }
     if args.soft_delete {
         for column in SOFT_DELETE_FIELDS {

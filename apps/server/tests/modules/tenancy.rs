@@ -242,3 +242,35 @@ async fn row_level_security_keeps_an_unfiltered_query_to_the_transactions_tenant
     assert_eq!(unfiltered(Some(acme)).await, [a_customer, a_other], "the query has no WHERE: the policy filters");
     assert_eq!(unfiltered(None).await.len(), 4, "no tenant in the transaction (tenancy off, system work): every row");
 }
+
+/// An impersonation session ends when the two users stop sharing a tenant (the impersonated user
+/// was moved), unless the impersonator may switch tenants.
+#[tokio::test]
+async fn an_impersonation_session_ends_when_its_users_no_longer_share_a_tenant() {
+    let (app, world, acme, _) = two_tenants().await;
+    let admin = app.as_admin().await;
+    let crew = Scenario::new()
+        .role("lead", &["impersonification", "user_read"])
+        .user("lead", &["lead"])
+        .user("carol", &[])
+        .build(&app)
+        .await;
+    let (lead, carol) = (app.as_user(crew.user("lead")), crew.user("carol").id);
+    let token = ok(lead.post(&format!("/login/impersonate?user_id={carol}")).send().await).await;
+    let session = app.with_token(token["access_token"].as_str().unwrap());
+    ok(session.get("/users/me").send().await).await;
+    ok(admin.post(&format!("/tenants/{acme}/users")).body_json(&json!({"user_id": carol})).send().await).await;
+    let (status, body) = sent(session.get("/users/me").send().await).await;
+    assert_eq!((status, &body["detail"]), (400, &json!("Invalid token")), "{body}");
+    // The administrator holds tenant_switch: a session of theirs survives the move.
+    let alice = world.user("alice").id;
+    let header = acme.to_string();
+    let token = ok(admin
+        .post(&format!("/login/impersonate?user_id={alice}"))
+        .header("x-tenant-id", header.as_str())
+        .send()
+        .await)
+    .await;
+    let session = app.with_token(token["access_token"].as_str().unwrap());
+    ok(session.get("/users/me").send().await).await;
+}

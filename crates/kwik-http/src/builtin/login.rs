@@ -198,6 +198,10 @@ impl LoginApi {
         // issued for: of two simultaneous uses, exactly one writes.
         let hashed = state.hasher.hash(&body.password).await?;
         let mut ctx = Context::begin(&state.db, Some(user.id)).await?.with_request_id(crate::request_id(req));
+        if state.settings.tenancy_enabled {
+            // The user's own tenant: the entry belongs to it (and is listed there).
+            ctx.tenant_id = Some(user.tenant_id);
+        }
         users::reset_password_if(&mut ctx, user.id, Some(&user.hashed_password), &hashed)
             .await?
             .ok_or(Error::InvalidToken)?;
