@@ -28,6 +28,9 @@ pub trait Entity: DbRow + Clone + Send + Sync + 'static {
     const PRIMARY_KEY: &'static str;
     /// Every column read into the entity, in order (computed fields are not columns).
     const COLUMNS: &'static [&'static str];
+    /// What the entity expects of each column (name, kind, nullability), for
+    /// [`check_table`](crate::check_table); empty for hand-written entities that do not say.
+    const COLUMN_SPECS: &'static [ColumnSpec] = &[];
     /// Whether the table has Kwik's `RecordInfoMixin` audit columns (`creator_user_id`,
     /// `last_modifier_user_id`, `creation_time`, `last_modification_time`), set by the framework.
     const AUDITED: bool;
@@ -189,4 +192,42 @@ impl From<Vec<(&'static str, Value)>> for Values {
         }
         values
     }
+}
+
+/// The kind of value a column holds, as the entity reads it (a family of SQL types: both
+/// databases' spellings of it are accepted by [`check_table`](crate::check_table)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// An integer (`INTEGER`, `BIGINT`, ...).
+    Int,
+    /// A float (`REAL`, `DOUBLE PRECISION`).
+    Float,
+    /// A boolean.
+    Bool,
+    /// Text (also text enums).
+    Text,
+    /// A UTC timestamp (`DATETIME` on SQLite, `TIMESTAMPTZ` on PostgreSQL).
+    DateTime,
+    /// A UUID (`UUID`; `BLOB` or `TEXT` on SQLite).
+    Uuid,
+    /// An exact decimal (`NUMERIC`; `TEXT` or `NUMERIC` on SQLite).
+    Decimal,
+    /// JSON (`JSONB`/`JSON`; `TEXT` on SQLite).
+    Json,
+    /// Anything else: only the name and nullability are checked.
+    Other,
+}
+
+/// One column as the entity expects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnSpec {
+    /// Column name.
+    pub name: &'static str,
+    /// What it holds.
+    pub kind: ColumnKind,
+    /// Whether the field is an `Option` (the column may hold NULL).
+    pub nullable: bool,
+    /// The primary key (its nullability is not checked: SQLite reports `INTEGER PRIMARY KEY` as
+    /// nullable).
+    pub primary_key: bool,
 }

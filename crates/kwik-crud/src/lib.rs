@@ -69,14 +69,16 @@ mod checks;
 mod crud;
 mod decimal;
 mod entity;
+mod table_check;
 
 pub use checks::{Bound, Bounded, check_bound, check_custom, check_pattern};
 pub use crud::{AutoCrud, Operation, exists_for, exists_in, ids_in_scope, own_rows_unless, select};
 pub use decimal::{Decimal, DecimalError};
-pub use entity::{CreateInput, Entity, Reference, ScopeFuture, UpdateInput, Values};
+pub use entity::{ColumnKind, ColumnSpec, CreateInput, Entity, Reference, ScopeFuture, UpdateInput, Values};
 pub use kwik_core::audit::AuditEntry;
 pub use kwik_core::{Context, Principal};
 pub use sea_query::Condition;
+pub use table_check::check_table;
 
 #[doc(hidden)]
 pub mod __private {

@@ -97,10 +97,11 @@ fn type_name(ty: &Type) -> String {
     }
 }
 
-/// kwik-listing's field type for a field.
-fn field_type(field_ty: &Type, text_enum: bool) -> Option<TokenStream2> {
+/// The kind of value a field holds, by its type's name: `Int`, `Float`, `Bool`, `Text`,
+/// `DateTime`, `Uuid`, `Decimal`, `Json`; `None` for other types.
+fn kind_name(field_ty: &Type, text_enum: bool) -> Option<&'static str> {
     let base = option_inner(field_ty).unwrap_or(field_ty);
-    let variant = match type_name(base).as_str() {
+    Some(match type_name(base).as_str() {
         _ if text_enum => "Text",
         "i64" | "i32" | "i16" | "i8" | "u32" | "u16" | "u8" => "Int",
         "f64" | "f32" => "Float",
@@ -109,10 +110,22 @@ fn field_type(field_ty: &Type, text_enum: bool) -> Option<TokenStream2> {
         "DateTime" => "DateTime",
         "Uuid" => "Uuid",
         "Decimal" => "Decimal",
+        "Value" | "Json" => "Json",
         _ => return None,
-    };
+    })
+}
+
+/// kwik-listing's field type for a field (JSON is not sortable or filterable).
+fn field_type(field_ty: &Type, text_enum: bool) -> Option<TokenStream2> {
+    let variant = kind_name(field_ty, text_enum).filter(|kind| *kind != "Json")?;
     let variant = Ident::new(variant, Span::call_site());
     Some(quote!(::kwik_listing::FieldType::#variant))
+}
+
+/// kwik-crud's column kind for a field (the entity/table check).
+fn column_kind(field_ty: &Type, text_enum: bool) -> TokenStream2 {
+    let variant = Ident::new(kind_name(field_ty, text_enum).unwrap_or("Other"), Span::call_site());
+    quote!(::kwik_crud::ColumnKind::#variant)
 }
 
 fn is_string(ty: &Type) -> bool {
@@ -263,6 +276,13 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let update_ident = format_ident!("{}Update", name);
     let schema_ident = format_ident!("__KWIK_{}_LIST", name.to_string().to_uppercase());
     let columns: Vec<String> = fields.iter().filter(|f| f.args.computed.is_none()).map(FieldInfo::column).collect();
+    let column_specs = fields.iter().filter(|f| f.args.computed.is_none()).map(|f| {
+        let name = f.column();
+        let kind = column_kind(&f.ty, f.args.text_enum);
+        let nullable = option_inner(&f.ty).is_some();
+        let primary_key = f.args.primary_key;
+        quote!(::kwik_crud::ColumnSpec { name: #name, kind: #kind, nullable: #nullable, primary_key: #primary_key })
+    });
     let audited = args.audit;
     let soft_delete = args.soft_delete;
     let audit_log = args.audit_log;
@@ -442,6 +462,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             const TABLE: &'static str = #table;
             const PRIMARY_KEY: &'static str = #pk_name;
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
+            const COLUMN_SPECS: &'static [::kwik_crud::ColumnSpec] = &[#(#column_specs),*];
             const AUDITED: bool = #audited;
             const SOFT_DELETE: bool = #soft_delete;
             const AUDIT_LOG: bool = #audit_log;

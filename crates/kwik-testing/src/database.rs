@@ -75,6 +75,22 @@ impl TestDatabase {
         Db::connect(&self.url, &pool).await.unwrap_or_else(|e| panic!("cannot open {}: {e}", self.backend_name()))
     }
 
+    /// Opens a pool ([`TestDatabase::connect`]) and runs one statement in the dialect of this
+    /// run's backend: `sqlite` on SQLite, `postgres` on PostgreSQL (a table for a test's own
+    /// entity, say).
+    ///
+    /// # Panics
+    /// When the database cannot be opened or the statement fails.
+    pub async fn connect_with(&self, sqlite: &'static str, postgres: &'static str) -> Db {
+        let db = self.connect().await;
+        match &db {
+            Db::Sqlite(pool) => sqlx::query(sqlite).execute(pool).await.map(drop),
+            Db::Postgres(pool) => sqlx::query(postgres).execute(pool).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("cannot run the test's statement on {}: {e}", self.backend_name()));
+        db
+    }
+
     fn backend_name(&self) -> &'static str {
         match self.cleanup {
             Cleanup::SqliteFile(_) => "the SQLite test database",

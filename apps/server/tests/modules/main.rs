@@ -13,5 +13,6 @@ mod orders;
 mod projects;
 mod resources;
 mod soft_delete;
+mod tables;
 mod tenancy;
 mod transactions;
