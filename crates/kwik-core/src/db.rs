@@ -110,6 +110,19 @@ impl Db {
         }
     }
 
+    /// Runs SQL as it is, outside any transaction: DDL in tests, a script an operator wrote. It
+    /// binds nothing — never put input in it.
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn execute_raw(&self, sql: &str) -> Result<()> {
+        match self {
+            Self::Sqlite(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)?,
+            Self::Postgres(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)?,
+        }
+        Ok(())
+    }
+
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         match self {

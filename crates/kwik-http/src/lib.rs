@@ -71,6 +71,7 @@ pub use state::AppState;
 #[doc(hidden)]
 pub mod __private {
     pub use futures_util::future::BoxFuture;
+    pub use kwik_core;
     pub use kwik_core::MigrationSet;
     pub use kwik_listing::RawListQuery;
 }

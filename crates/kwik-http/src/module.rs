@@ -146,7 +146,7 @@ macro_rules! module {
             }
 
             $(
-            fn seed<'a>(&'a self, state: &'a $crate::AppState) -> $crate::__private::BoxFuture<'a, ::kwik_core::Result<()>> {
+            fn seed<'a>(&'a self, state: &'a $crate::AppState) -> $crate::__private::BoxFuture<'a, $crate::__private::kwik_core::Result<()>> {
                 ::std::boxed::Box::pin($seed(state))
             }
             )?

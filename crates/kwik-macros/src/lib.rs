@@ -86,14 +86,18 @@
 //! with serde and `Validate`; update fields are optional, nullable ones use `MaybeUndefined` so
 //! `null` clears and absence keeps), `<Name>NestedCreate` (a nested route's body when the parent
 //! key is a create field), the allow-list, `<Name>Crud` (unless `crud` is given), and `<Name>Api`
-//! (with `api(...)`). The user crate needs `poem`, `poem-openapi`, `serde`, `sqlx`, `sea-query`,
-//! `kwik-core`, `kwik-crud`, `kwik-listing` and, for `api`, `kwik-http`.
+//! (with `api(...)`). A crate that depends on the `kwik` facade needs nothing else: the generated
+//! paths go through `::kwik::__private` (found with proc-macro-crate); otherwise the user crate
+//! needs `poem`, `poem-openapi`, `serde`, `sqlx`, `sea-query`, `kwik-core`, `kwik-crud`,
+//! `kwik-listing` and, for `api`, `kwik-http`.
 #![forbid(unsafe_code)]
 
 mod api;
 mod attrs;
 mod db_enum;
 mod entity;
+mod from_row;
+mod reroot;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
@@ -103,7 +107,7 @@ use syn::{DeriveInput, parse_macro_input};
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     match entity::expand(&input) {
-        Ok(tokens) => tokens.into(),
+        Ok(tokens) => reroot::through_facade(tokens).into(),
         Err(err) => err.to_compile_error().into(),
     }
 }
@@ -116,7 +120,20 @@ pub fn derive_entity(input: TokenStream) -> TokenStream {
 pub fn derive_text_enum(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     match db_enum::expand(&input) {
-        Ok(tokens) => tokens.into(),
+        Ok(tokens) => reroot::through_facade(tokens).into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+/// Derives sqlx's `FromRow` for a struct with named fields: each field read from the column of
+/// its name, `#[sqlx(skip)]` fields set to their `Default`. Use it instead of sqlx's derive in a
+/// crate that depends only on the `kwik` facade (sqlx's names `::sqlx`, which such a crate does
+/// not have); it works with the individual crates too (then the crate needs `sqlx`).
+#[proc_macro_derive(FromRow, attributes(sqlx))]
+pub fn derive_from_row(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match from_row::expand(&input) {
+        Ok(tokens) => reroot::through_facade(tokens).into(),
         Err(err) => err.to_compile_error().into(),
     }
 }
