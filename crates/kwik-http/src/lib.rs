@@ -74,4 +74,5 @@ pub mod __private {
     pub use kwik_core;
     pub use kwik_core::MigrationSet;
     pub use kwik_listing::RawListQuery;
+    pub use kwik_macros::migrations;
 }

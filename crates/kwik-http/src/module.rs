@@ -101,7 +101,7 @@ impl OpenApi for NoApi {
 /// }
 /// ```
 ///
-/// `api` is one API type or a tuple of them, each `Default`. `migrations` paths are relative to the calling crate's `Cargo.toml` (the crate needs `sqlx`);
+/// `api` is one API type or a tuple of them, each `Default`. `migrations` paths are relative to the calling crate's `Cargo.toml` (embedded with `sqlx::migrate!`, through the `kwik` facade when the crate uses it);
 /// `migrations` and `seed` (an `async fn(&AppState) -> kwik_core::Result<()>`) are optional.
 #[macro_export]
 macro_rules! module {
@@ -134,8 +134,8 @@ macro_rules! module {
             fn migrations(&self) -> ::std::option::Option<&'static $crate::__private::MigrationSet> {
                 static MIGRATIONS: $crate::__private::MigrationSet = $crate::__private::MigrationSet {
                     name: $module_name,
-                    sqlite: ::sqlx::migrate!($sqlite),
-                    postgres: ::sqlx::migrate!($postgres),
+                    sqlite: $crate::__private::migrations!($sqlite),
+                    postgres: $crate::__private::migrations!($postgres),
                 };
                 ::std::option::Option::Some(&MIGRATIONS)
             }

@@ -137,3 +137,18 @@ pub fn derive_from_row(input: TokenStream) -> TokenStream {
         Err(err) => err.to_compile_error().into(),
     }
 }
+
+/// `sqlx::migrate!("dir")`, routed through the `kwik` facade when the using crate depends on it:
+/// sqlx's own expansion (same resolution, checksums and `-- no-transaction` handling), with its
+/// `::sqlx` paths through `::kwik::__private`. What `module!`'s `migrations: (...)` uses.
+#[proc_macro]
+pub fn migrations(input: TokenStream) -> TokenStream {
+    let path = parse_macro_input!(input as syn::LitStr);
+    match sqlx_macros_core::migrate::expand(Some(path)) {
+        Ok(tokens) => reroot::through_facade(tokens).into(),
+        Err(err) => {
+            let message = err.to_string();
+            quote::quote!(::std::compile_error!(#message)).into()
+        }
+    }
+}
