@@ -1,16 +1,15 @@
 //! Composition of the example server: which modules it serves, and the CLI actions.
 
-use kwik_core::{Db, Settings};
-use kwik_http::builtin::Builtin;
+use kwik::http::builtin::Builtin;
+use kwik::prelude::*;
 
 use crate::customers::Customers;
 use crate::orders::Orders;
 use crate::projects::Projects;
-use kwik_http::{App, AppState};
 use tracing_subscriber::EnvFilter;
 
 /// Builds the application: every module this server serves is registered here, one line each.
-pub fn build(state: AppState) -> App<impl poem_openapi::OpenApi + Clone + Send + Sync + 'static> {
+pub fn build(state: AppState) -> App<impl OpenApi + Clone + Send + Sync + 'static> {
     App::new(state)
         .version(env!("CARGO_PKG_VERSION"))
         .description(
@@ -24,7 +23,7 @@ pub fn build(state: AppState) -> App<impl poem_openapi::OpenApi + Clone + Send +
 }
 
 /// Opens the database and builds the app on it.
-async fn open(settings: Settings) -> Result<App<impl poem_openapi::OpenApi + Clone + Send + Sync + 'static>, String> {
+async fn open(settings: Settings) -> Result<App<impl OpenApi + Clone + Send + Sync + 'static>, String> {
     let db = Db::connect(settings.database_url.expose(), &settings.pool)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
@@ -44,11 +43,11 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     app.prepare().await.map_err(|e| format!("start-up failed: {e}"))?;
     let acceptor = app.bind().await.map_err(|e| format!("cannot listen: {e}"))?;
     let settings = &app.state().settings;
-    let addr = kwik_http::local_addr(&acceptor).map_or_else(|| settings.bind_address(), |a| a.to_string());
+    let addr = kwik::http::local_addr(&acceptor).map_or_else(|| settings.bind_address(), |a| a.to_string());
     let base = format!("{}://{addr}", settings.protocol);
     tracing::info!(backend = ?app.state().db.backend(), "Kwik server listening on {base}");
     tracing::info!("API: {base}{}  docs: {base}/docs  (also /scalar, /redoc)", settings.api_v1_str);
-    app.serve(acceptor, kwik_http::shutdown_signal()).await.map_err(|e| format!("server error: {e}"))?;
+    app.serve(acceptor, kwik::http::shutdown_signal()).await.map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -76,9 +75,9 @@ pub async fn create_superuser(settings: Settings, email: &str, password: &str) -
     let state = app.state();
     let policy = state.password_policy;
     policy.check(password, &["password"]).map_err(|issue| issue.msg)?;
-    let email = kwik_rbac::normalize::email(email, &["email"]).map_err(|issue| issue.msg)?;
+    let email = kwik::rbac::normalize::email(email, &["email"]).map_err(|issue| issue.msg)?;
     let hashed = state.hasher.hash(password).await.map_err(|e| e.to_string())?;
-    kwik_rbac::bootstrap::ensure_superuser(&state.db, &email, &hashed).await.map_err(|e| e.to_string())?;
+    kwik::rbac::bootstrap::ensure_superuser(&state.db, &email, &hashed).await.map_err(|e| e.to_string())?;
     state.db.close().await;
     tracing::info!(email, "superuser ready");
     Ok(())
@@ -108,9 +107,9 @@ pub async fn prune_audit_log(settings: Settings) -> Result<(), String> {
     };
     let app = open(settings).await?;
     app.prepare().await.map_err(|e| format!("migration failed: {e}"))?;
-    let cutoff = kwik_core::now() - chrono::Duration::days(i64::from(days.get()));
+    let cutoff = kwik::core::now() - kwik::chrono::Duration::days(i64::from(days.get()));
     let mut db = app.state().db.clone();
-    let deleted = kwik_rbac::audit_log::prune(&mut db, cutoff).await.map_err(|e| e.to_string())?;
+    let deleted = kwik::rbac::audit_log::prune(&mut db, cutoff).await.map_err(|e| e.to_string())?;
     app.state().db.close().await;
     tracing::info!(deleted, %cutoff, "audit log pruned");
     Ok(())
@@ -133,7 +132,7 @@ pub fn init_logging(settings: &Settings) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     let _ = match settings.log_format {
-        kwik_core::settings::LogFormat::Json => builder.json().try_init(),
-        kwik_core::settings::LogFormat::Text => builder.try_init(),
+        kwik::core::settings::LogFormat::Json => builder.json().try_init(),
+        kwik::core::settings::LogFormat::Text => builder.try_init(),
     };
 }

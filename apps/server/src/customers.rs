@@ -1,12 +1,10 @@
 //! Customers: the example of Kwik's front page, with audit fields, an exact credit limit, and
 //! soft delete (a deleted customer is invisible everywhere until restored).
 
-use chrono::{DateTime, Utc};
-use kwik_crud::Decimal;
-use poem_openapi::Object;
+use kwik::prelude::*;
 
 /// A customer.
-#[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
+#[derive(Debug, Clone, FromRow, Object, Entity)]
 #[rustfmt::skip::attributes(kwik)]
 #[kwik(table = "customers", audit, tenant_scoped, soft_delete, audit_log,
     api(path = "/customers/", read = "customers_read", create = "customers_create", update = "customers_update",
@@ -43,7 +41,7 @@ fn default_credit_limit() -> Decimal {
     Decimal::from_i64(5000)
 }
 
-kwik_http::module! {
+kwik::module! {
     /// The Customers module (Kwik's `customers_*` permission names).
     pub Customers {
         name: "customers",

@@ -14,7 +14,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kwik_core::Settings;
+use kwik::core::Settings;
 use kwik_server::app;
 
 /// The Kwik for Rust example server.

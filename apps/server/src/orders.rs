@@ -1,18 +1,14 @@
 //! Orders: products, orders of customers and their lines, a `confirm` action, and "sales reps
 //! see only their own orders" — all on the generated endpoints (no hand-written list or count).
 
-use chrono::{DateTime, Utc};
-use kwik_core::{Context, Error, Queries, Result};
-use kwik_crud::{AutoCrud, Condition, Decimal, Entity, Operation, Values, ids_in_scope, own_rows_unless};
-use kwik_http::{ApiResult, AppState, Auth, Tagged, permission};
-use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::Path};
-use sea_query::{Expr, ExprTrait, Query};
+use kwik::crud::Entity as _;
+use kwik::prelude::*;
+use kwik::sql::{Expr, ExprTrait, Query};
 
 use crate::customers::{Customer, CustomerCrud};
 
 /// A product on sale.
-#[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
+#[derive(Debug, Clone, FromRow, Object, Entity)]
 #[rustfmt::skip::attributes(kwik)]
 #[kwik(table = "products", audit, tenant_scoped, audit_log,
     api(path = "/products/", read = "product_read", create = "product_manage", update = "product_manage", delete = "product_manage"))]
@@ -50,7 +46,7 @@ fn product_label(product: &Product) -> String {
 }
 
 /// Where an order stands. Only `POST /orders/{id}/confirm` confirms.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, poem_openapi::Enum, kwik_macros::TextEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum, TextEnum)]
 #[oai(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Being written; lines may change.
@@ -70,7 +66,7 @@ fn not_confirmed(status: &OrderStatus) -> Result<(), String> {
 
 /// An order of a customer. Holders of `order_read` see every order, holders of `order_read_own`
 /// only those they created (likewise `order_update[_own]`, `order_delete[_own]`).
-#[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
+#[derive(Debug, Clone, FromRow, Object, Entity)]
 #[rustfmt::skip::attributes(kwik)]
 #[kwik(table = "orders", audit, tenant_scoped, audit_log, crud = "OrderCrud",
     api(path = "/orders/", read = "order_read | order_read_own", create = "order_create",
@@ -133,7 +129,7 @@ fn still_draft(order: &Order) -> Result<()> {
 }
 
 /// A line of an order: a quantity of a product at the product's price when it was added.
-#[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
+#[derive(Debug, Clone, FromRow, Object, Entity)]
 #[rustfmt::skip::attributes(kwik)]
 #[kwik(table = "order_lines", audit, audit_log, crud = "OrderLineCrud",
     api(path = "/order-lines/", get = "order_read | order_read_own", delete = "order_update | order_update_own"))]
@@ -264,7 +260,7 @@ impl OrderActions {
     }
 }
 
-kwik_http::module! {
+kwik::module! {
     /// The Orders module: products, orders, order lines.
     pub Orders {
         name: "orders",

@@ -1,14 +1,9 @@
 //! Projects: Kwik's endpoint walkthrough as a module — five generated endpoints plus `archive`.
 
-use chrono::{DateTime, Utc};
-use kwik_core::{Context, Error, Result};
-use kwik_crud::{AutoCrud, Operation, Values};
-use kwik_http::{ApiResult, AppState, Auth, Tagged, permission};
-use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::Path};
+use kwik::prelude::*;
 
 /// A project. Archived projects are read-only.
-#[derive(Debug, Clone, sqlx::FromRow, Object, kwik_macros::Entity)]
+#[derive(Debug, Clone, FromRow, Object, Entity)]
 #[rustfmt::skip::attributes(kwik)]
 #[kwik(table = "projects", audit, crud = "ProjectCrud",
     api(path = "/projects/", read = "project_read", create = "project_create", update = "project_update", delete = "project_delete"))]
@@ -77,7 +72,7 @@ impl ProjectActions {
     }
 }
 
-kwik_http::module! {
+kwik::module! {
     /// The Projects module.
     pub Projects {
         name: "projects",

@@ -1,8 +1,7 @@
 //! Demo data for `kwik-server seed`: a few thousand projects and customers, idempotently.
 
-use kwik_core::{Context, Error, Queries, Result};
-use kwik_http::AppState;
-use sea_query::{Expr, ExprTrait, OnConflict, Query};
+use kwik::prelude::*;
+use kwik::sql::{Expr, ExprTrait, OnConflict, Query};
 
 /// How many rows each seed creates.
 pub const SEED_ROWS: usize = 3000;
@@ -34,7 +33,7 @@ pub async fn customers(state: &AppState) -> Result<()> {
     let live = Expr::col("deleted_at").is_null();
     let target: &[&'static str] = &["tenant_id", "email"];
     insert_batches(state, "customers", &["name", "email", "credit_limit"], (target, Some(live)), |i| {
-        let limit: kwik_crud::Decimal =
+        let limit: kwik::crud::Decimal =
             format!("{}.{:02}", 1000 + (i * 37) % 9000, i % 100).parse().unwrap_or_default();
         vec![Expr::val(format!("Customer {i:04}")), Expr::val(format!("customer{i:04}@example.com")), Expr::val(limit)]
     })
@@ -50,7 +49,7 @@ pub async fn orders(state: &AppState) -> Result<()> {
     use crate::orders::{
         OrderCreate, OrderCrud, OrderLineCreate, OrderLineCrud, OrderStatus, ProductCreate, ProductCrud,
     };
-    use kwik_crud::{AutoCrud, Values};
+    use kwik::crud::{AutoCrud, Values};
     let mut ctx = Context::begin(&state.db, None).await?;
     let mut products = Vec::new();
     for (sku, name, price) in
@@ -67,7 +66,7 @@ pub async fn orders(state: &AppState) -> Result<()> {
     }
     let any_order = Query::select().expr(Expr::val(1_i64)).from("orders").limit(1).to_owned();
     let customers =
-        Query::select().column("id").from("customers").order_by("id", sea_query::Order::Asc).limit(3).to_owned();
+        Query::select().column("id").from("customers").order_by("id", kwik::sql::Order::Asc).limit(3).to_owned();
     if ctx.tx.fetch_optional::<(i64,), _>(&any_order).await?.is_none() {
         let customers: Vec<(i64,)> = ctx.tx.fetch_all(&customers).await?;
         for (n, (customer_id,)) in customers.into_iter().enumerate() {
@@ -100,7 +99,7 @@ async fn insert_batches(
     row: impl Fn(usize) -> Vec<Expr>,
 ) -> Result<()> {
     let mut ctx = Context::begin(&state.db, None).await?;
-    let now = kwik_core::now();
+    let now = kwik::core::now();
     for start in (1..=SEED_ROWS).step_by(BATCH) {
         let mut all_columns = columns.to_vec();
         all_columns.extend(["creation_time", "last_modification_time"]);

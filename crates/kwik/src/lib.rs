@@ -38,8 +38,13 @@ pub use kwik_rbac as rbac;
 #[cfg(feature = "testing")]
 pub use kwik_testing as testing;
 
+/// Dates and times (chrono), as entity fields hold them.
+pub use chrono;
 pub use kwik_http::{module, permission};
 pub use kwik_macros::{Entity, FromRow, TextEnum};
+/// SQL statements (sea-query) for hand-written queries: run them with [`prelude::Queries`]
+/// (`ctx.tx.fetch_all(&query)`).
+pub use sea_query as sql;
 /// JSON values and the `json!` macro (serde_json), for hooks and tests.
 pub use serde_json as json;
 
@@ -48,7 +53,7 @@ pub use serde_json as json;
 pub mod prelude {
     pub use crate::{Entity, FromRow, TextEnum, module, permission};
     pub use chrono::{DateTime, Utc};
-    pub use kwik_core::{Context, Db, Error, Principal, Result, Settings};
+    pub use kwik_core::{Context, Db, Error, Principal, Queries, Result, Settings};
     pub use kwik_crud::Entity as _;
     pub use kwik_crud::{AutoCrud, Condition, Decimal, Operation, Values, ids_in_scope, own_rows_unless};
     pub use kwik_http::{ApiResult, App, AppState, Auth, Tagged};
