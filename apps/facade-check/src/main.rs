@@ -1,0 +1,14 @@
+//! The service's binary, as docs/new-service.md shows it: settings from `KWIK_*`, the database,
+//! start-up (migrations, permissions, first superuser), then serving until SIGINT/SIGTERM.
+
+use kwik::prelude::*;
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let db = Db::connect(settings.database_url.expose(), &settings.pool).await.map_err(|e| e.to_string())?;
+    let app = kwik_facade_check::build(AppState::new(settings, db).map_err(|e| e.to_string())?);
+    app.prepare().await.map_err(|e| e.to_string())?;
+    let acceptor = app.bind().await.map_err(|e| e.to_string())?;
+    app.serve(acceptor, kwik::http::shutdown_signal()).await.map_err(|e| e.to_string())
+}
