@@ -6,7 +6,7 @@ use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 
 use crate::models::{Permission, Role};
 use crate::roles;
-use crate::statements::{found, insert_audit_values, log, set_values, touch, with_audit};
+use crate::statements::{found, insert_audit_values, insert_named, log, rename_named, set_values, with_audit};
 
 const TABLE: &str = "permissions";
 
@@ -52,15 +52,7 @@ pub async fn by_name(exec: &mut impl Executor, name: &str) -> Result<Option<Perm
 /// # Errors
 /// [`Error::DuplicatedEntity`]; database errors.
 pub async fn create(ctx: &mut Context, name: &str) -> Result<Permission> {
-    if by_name(&mut ctx.tx, name).await?.is_some() {
-        return Err(Error::duplicated());
-    }
-    let mut insert = Query::insert().into_table(TABLE).columns(with_audit(&["name"])).returning_col("id").to_owned();
-    let mut values = vec![Expr::val(name)];
-    values.extend(insert_audit_values(ctx));
-    set_values(&mut insert, values)?;
-    let id = ctx.tx.fetch_i64(&insert).await?;
-    log(ctx, "create", TABLE, id, &[], &[("name", name.into())]).await?;
+    let id = insert_named(ctx, TABLE, name).await?;
     if let Some(admin) = crate::admin::admin(&mut ctx.tx).await? {
         roles::add_permission(ctx, admin.id, id).await?;
     }
@@ -111,13 +103,7 @@ pub async fn ensure(ctx: &mut Context, name: &str) -> Result<i64> {
 /// [`Error::NotFound`], [`Error::DuplicatedEntity`]; database errors.
 pub async fn update(ctx: &mut Context, id: i64, name: &str) -> Result<Permission> {
     let current = get_if_exist(&mut ctx.tx, id).await?;
-    if name != current.name && by_name(&mut ctx.tx, name).await?.is_some() {
-        return Err(Error::duplicated());
-    }
-    let mut update = Query::update().table(TABLE).value("name", name).and_where(Expr::col("id").eq(id)).to_owned();
-    touch(&mut update, ctx);
-    ctx.tx.execute(&update).await?;
-    log(ctx, "update", TABLE, id, &[("name", current.name.into())], &[("name", name.into())]).await?;
+    rename_named(ctx, TABLE, id, &current.name, name).await?;
     get_if_exist(&mut ctx.tx, id).await
 }
 

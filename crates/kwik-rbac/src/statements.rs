@@ -4,7 +4,7 @@
 use kwik_core::audit::AuditEntry;
 use kwik_core::{Context, DbRow, Error, Executor, Queries, Result};
 use kwik_listing::ListSpec;
-use sea_query::{Expr, Func, InsertStatement, Query, SelectStatement, UpdateStatement};
+use sea_query::{Expr, ExprTrait, Func, InsertStatement, Query, SelectStatement, UpdateStatement};
 use serde_json::Value;
 
 /// Audit columns written on insert, in this order.
@@ -84,4 +84,49 @@ pub(crate) async fn removed_ids(ctx: &mut Context, delete: &sea_query::DeleteSta
     let mut removed: Vec<i64> = ctx.tx.fetch_all::<(i64,), _>(delete).await?.into_iter().map(|(id,)| id).collect();
     removed.sort_unstable();
     Ok(removed)
+}
+
+/// Whether `table` has a row named `name` (tables of unique names: permissions, tenants).
+async fn name_taken(ctx: &mut Context, table: &'static str, name: &str) -> Result<bool> {
+    let query = Query::select().expr(Expr::val(1_i64)).from(table).and_where(Expr::col("name").eq(name)).to_owned();
+    Ok(ctx.tx.fetch_optional::<(i64,), _>(&query).await?.is_some())
+}
+
+/// Inserts a row named `name` into a table of unique names, with the audit columns, and records
+/// it in the audit log; returns its id. A taken name is a 409.
+///
+/// # Errors
+/// [`Error::DuplicatedEntity`]; database errors.
+pub(crate) async fn insert_named(ctx: &mut Context, table: &'static str, name: &str) -> Result<i64> {
+    if name_taken(ctx, table, name).await? {
+        return Err(Error::duplicated());
+    }
+    let mut insert = Query::insert().into_table(table).columns(with_audit(&["name"])).returning_col("id").to_owned();
+    let mut values = vec![Expr::val(name)];
+    values.extend(insert_audit_values(ctx));
+    set_values(&mut insert, values)?;
+    let id = ctx.tx.fetch_i64(&insert).await?;
+    log(ctx, "create", table, id, &[], &[("name", name.into())]).await?;
+    Ok(id)
+}
+
+/// Renames row `id` of a table of unique names from `current` to `name`, touching the audit
+/// columns, and records it. A name another row has is a 409.
+///
+/// # Errors
+/// [`Error::DuplicatedEntity`]; database errors.
+pub(crate) async fn rename_named(
+    ctx: &mut Context,
+    table: &'static str,
+    id: i64,
+    current: &str,
+    name: &str,
+) -> Result<()> {
+    if name != current && name_taken(ctx, table, name).await? {
+        return Err(Error::duplicated());
+    }
+    let mut update = Query::update().table(table).value("name", name).and_where(Expr::col("id").eq(id)).to_owned();
+    touch(&mut update, ctx);
+    ctx.tx.execute(&update).await?;
+    log(ctx, "update", table, id, &[("name", current.into())], &[("name", name.into())]).await
 }

@@ -1,12 +1,12 @@
 //! The `tenants` table (multi-tenancy, `KWIK_TENANCY_ENABLED`): tenants and the assignment of
 //! users to them.
 
-use kwik_core::{Context, Error, Executor, Queries, Result};
+use kwik_core::{Context, Executor, Queries, Result};
 use kwik_listing::{FieldSpec, FieldType, ListSchema, ListSpec};
 use sea_query::{Expr, ExprTrait, Query, SelectStatement};
 
 use crate::models::Tenant;
-use crate::statements::{found, insert_audit_values, log, set_values, touch, with_audit};
+use crate::statements::{found, insert_named, log, rename_named, touch};
 
 const TABLE: &str = "tenants";
 const COLUMNS: [&str; 6] =
@@ -39,45 +39,27 @@ pub async fn get(exec: &mut impl Executor, id: i64) -> Result<Option<Tenant>> {
 /// The tenant with this id, or Kwik's 404 text.
 ///
 /// # Errors
-/// [`Error::NotFound`]; database errors.
+/// [`kwik_core::Error::NotFound`]; database errors.
 pub async fn get_if_exist(exec: &mut impl Executor, id: i64) -> Result<Tenant> {
     found(get(exec, id).await?, TABLE, id)
-}
-
-async fn by_name(exec: &mut impl Executor, name: &str) -> Result<Option<Tenant>> {
-    exec.fetch_optional(select().and_where(Expr::col((TABLE, "name")).eq(name))).await
 }
 
 /// Creates a tenant; a taken name is a 409.
 ///
 /// # Errors
-/// [`Error::DuplicatedEntity`]; database errors.
+/// [`kwik_core::Error::DuplicatedEntity`]; database errors.
 pub async fn create(ctx: &mut Context, name: &str) -> Result<Tenant> {
-    if by_name(&mut ctx.tx, name).await?.is_some() {
-        return Err(Error::duplicated());
-    }
-    let mut insert = Query::insert().into_table(TABLE).columns(with_audit(&["name"])).returning_col("id").to_owned();
-    let mut values = vec![Expr::val(name)];
-    values.extend(insert_audit_values(ctx));
-    set_values(&mut insert, values)?;
-    let id = ctx.tx.fetch_i64(&insert).await?;
-    log(ctx, "create", TABLE, id, &[], &[("name", name.into())]).await?;
+    let id = insert_named(ctx, TABLE, name).await?;
     get_if_exist(&mut ctx.tx, id).await
 }
 
 /// Renames a tenant; a name another tenant has is a 409.
 ///
 /// # Errors
-/// [`Error::NotFound`], [`Error::DuplicatedEntity`]; database errors.
+/// [`kwik_core::Error::NotFound`], [`kwik_core::Error::DuplicatedEntity`]; database errors.
 pub async fn rename(ctx: &mut Context, id: i64, name: &str) -> Result<Tenant> {
     let current = get_if_exist(&mut ctx.tx, id).await?;
-    if name != current.name && by_name(&mut ctx.tx, name).await?.is_some() {
-        return Err(Error::duplicated());
-    }
-    let mut update = Query::update().table(TABLE).value("name", name).and_where(Expr::col("id").eq(id)).to_owned();
-    touch(&mut update, ctx);
-    ctx.tx.execute(&update).await?;
-    log(ctx, "update", TABLE, id, &[("name", current.name.into())], &[("name", name.into())]).await?;
+    rename_named(ctx, TABLE, id, &current.name, name).await?;
     get_if_exist(&mut ctx.tx, id).await
 }
 
@@ -85,7 +67,7 @@ pub async fn rename(ctx: &mut Context, id: i64, name: &str) -> Result<Tenant> {
 /// log as `tenant_assign` on the user.
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown tenant or user; database errors.
+/// [`kwik_core::Error::NotFound`] for an unknown tenant or user; database errors.
 pub async fn assign_user(ctx: &mut Context, tenant_id: i64, user_id: i64) -> Result<()> {
     get_if_exist(&mut ctx.tx, tenant_id).await?;
     let user = crate::users::get_if_exist(&mut ctx.tx, user_id).await?;
