@@ -1,7 +1,9 @@
 //! [`Context`]: the request scope data-access code runs in — a transaction (or, for reads, the
 //! pool) and the [`Principal`] acting (Kwik's `UserCtx` / `NoUserCtx`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -62,6 +64,24 @@ pub struct Context {
     /// The tenant tenant-scoped resources are restricted to (the principal's, with tenancy on);
     /// `None`: every tenant (tenancy off, system scopes).
     pub tenant_id: Option<i64>,
+    /// Whether this scope changed what principals are made of ([`Context::principals_changed`]).
+    changes_principals: bool,
+    /// The database the scope runs on, whose principal-change counter a commit advances.
+    db: Db,
+}
+
+/// For each database this process uses, how many committed scopes changed what principals are
+/// made of: see [`principal_changes`].
+static PRINCIPAL_CHANGES: LazyLock<Mutex<HashMap<String, Arc<AtomicU64>>>> = LazyLock::new(Mutex::default);
+
+/// The counter of committed scopes of this process that changed what principals are made of in
+/// `db`'s database ([`Context::principals_changed`]). Caches of principals remember its value
+/// when they load an entry and drop the entry when it moved. Pools on the same database share
+/// one counter; other databases (other tests' ones, say) have their own.
+pub fn principal_changes(db: &Db) -> Arc<AtomicU64> {
+    let key = db.identity();
+    let mut counters = PRINCIPAL_CHANGES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    counters.entry(key).or_default().clone()
 }
 
 impl Context {
@@ -71,7 +91,15 @@ impl Context {
     /// # Errors
     /// [`Error::Unavailable`](crate::Error::Unavailable) when no connection is free in time.
     pub async fn begin(db: &Db, user_id: Option<i64>) -> Result<Self> {
-        Ok(Self { tx: db.begin_write().await?, user_id, principal: None, request_id: None, tenant_id: None })
+        Ok(Self {
+            tx: db.begin_write().await?,
+            user_id,
+            principal: None,
+            request_id: None,
+            tenant_id: None,
+            changes_principals: false,
+            db: db.clone(),
+        })
     }
 
     /// Opens a write transaction on `db` for `principal` (on SQLite it takes the write lock up
@@ -87,6 +115,8 @@ impl Context {
             tenant_id: principal.tenant_id,
             principal: Some(principal),
             request_id: None,
+            changes_principals: false,
+            db: db.clone(),
         };
         ctx.set_tenant_setting().await?;
         Ok(ctx)
@@ -103,6 +133,8 @@ impl Context {
             tenant_id: principal.tenant_id,
             principal: Some(principal),
             request_id: None,
+            changes_principals: false,
+            db: db.clone(),
         }
     }
 
@@ -145,7 +177,15 @@ impl Context {
     /// A system scope (seeds, jobs, tests): no user, every permission, on `db`'s pool without a
     /// transaction. Use [`Context::begin`] with `None` for a transactional one.
     pub fn system(db: &Db) -> Self {
-        Self { tx: Tx::Autocommit(db.clone()), user_id: None, principal: None, request_id: None, tenant_id: None }
+        Self {
+            tx: Tx::Autocommit(db.clone()),
+            user_id: None,
+            principal: None,
+            request_id: None,
+            tenant_id: None,
+            changes_principals: false,
+            db: db.clone(),
+        }
     }
 
     /// Whether the scope may act under the permission `name`: the principal's permissions when
@@ -171,12 +211,53 @@ impl Context {
         self.principal.as_ref().and_then(|p| p.impersonator)
     }
 
+    /// Marks the scope as changing what authenticated principals are made of (a user's token
+    /// version, active flag, tenant or profile; roles, grants, permissions, API keys): once it
+    /// commits, this process's principal caches drop what they hold ([`principal_changes`]).
+    /// kwik-rbac's functions call it; other instances learn of the change through the database
+    /// (see the handbook's "Principal cache"). Call it after the statements: in a scope
+    /// without a transaction ([`Context::system`]) they are committed already, and the caches
+    /// are told at once.
+    ///
+    /// Hand-written SQL on the tables principals are made of (`users`, `roles`, `permissions`,
+    /// `users_roles`, `roles_permissions`, `api_keys`) reaches every instance's cache through the
+    /// database anyway; marking the scope makes it visible to this instance's very next request:
+    ///
+    /// ```no_run
+    /// use kwik_core::{Context, Db, Queries, Result};
+    /// use sea_query::{Expr, ExprTrait, Query};
+    ///
+    /// /// Deactivates every user of a customer account (hand-written SQL on `users`).
+    /// async fn suspend_account(db: &Db, account: i64) -> Result<()> {
+    ///     let mut ctx = Context::begin(db, None).await?;
+    ///     let update = Query::update()
+    ///         .table("users")
+    ///         .value("is_active", false)
+    ///         .and_where(Expr::col("account_id").eq(account))
+    ///         .to_owned();
+    ///     ctx.tx.execute(&update).await?;
+    ///     ctx.principals_changed();
+    ///     ctx.commit().await
+    /// }
+    /// ```
+    pub fn principals_changed(&mut self) {
+        if self.tx.is_transaction() {
+            self.changes_principals = true;
+        } else {
+            principal_changes(&self.db).fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
     /// Commits the transaction (nothing to do for a read scope).
     ///
     /// # Errors
     /// The database error.
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        if self.changes_principals {
+            principal_changes(&self.db).fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(())
     }
 
     /// Which engine the scope runs on.

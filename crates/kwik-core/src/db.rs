@@ -110,6 +110,23 @@ impl Db {
         }
     }
 
+    /// Which database this pool opens: `sqlite:<file>` or `postgres:<host>:<port>/<database>`
+    /// (no credentials). Pools with the same identity reach the same data.
+    pub fn identity(&self) -> String {
+        match self {
+            Self::Sqlite(pool) => format!("sqlite:{}", pool.connect_options().get_filename().display()),
+            Self::Postgres(pool) => {
+                let options = pool.connect_options();
+                format!(
+                    "postgres:{}:{}/{}",
+                    options.get_host(),
+                    options.get_port(),
+                    options.get_database().unwrap_or("")
+                )
+            }
+        }
+    }
+
     /// Runs SQL as it is, outside any transaction: DDL in tests, a script an operator wrote. It
     /// binds nothing — never put input in it.
     ///

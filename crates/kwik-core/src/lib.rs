@@ -20,7 +20,7 @@ pub mod error;
 pub mod settings;
 pub mod validate;
 
-pub use context::{Context, Principal, now};
+pub use context::{Context, Principal, now, principal_changes};
 pub use db::{Backend, Db, DbRow, Executor, MigrationSet, Queries, Tx};
 pub use settings::Settings;
 #[doc(hidden)]

@@ -203,10 +203,30 @@ pub struct Settings {
     /// prune-audit-log` deletes older ones. Unset or 0 (the default): kept forever. At most
     /// 36500.
     pub audit_log_retention_days: Option<NonZeroU32>,
+    /// The principal cache (authentication without a database round trip): how many users
+    /// and API keys it holds, how often it checks that it can still be invalidated, and how
+    /// long an entry lives at most.
+    pub principal_cache: PrincipalCacheSettings,
     /// `KWIK_ARGON2_MEMORY_KIB`, `KWIK_ARGON2_ITERATIONS`, `KWIK_ARGON2_PARALLELISM`: argon2id cost
     /// for new password hashes. Defaults are OWASP's Password Storage Cheat Sheet recommendation
     /// (19456 KiB, 2 iterations, 1 lane).
     pub argon2: Argon2Settings,
+}
+
+/// The principal cache's settings (see the handbook's "Principal cache").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrincipalCacheSettings {
+    /// `KWIK_PRINCIPAL_CACHE_SIZE`: how many users (and as many API keys) are kept; `0` turns the
+    /// cache off (every request queries its principal). Default 10000, at most 10000000.
+    pub size: usize,
+    /// `KWIK_PRINCIPAL_CACHE_CHECK_MS`, milliseconds: on SQLite, how often the change counter is
+    /// read (the bound on how long another process's change goes unseen); on PostgreSQL, how
+    /// often a heartbeat goes through the notification channel (the cache is not used when
+    /// none arrived for three intervals). Default 250, from 10 to 60000.
+    pub check_interval: Duration,
+    /// `KWIK_PRINCIPAL_CACHE_TTL`, seconds: the most an entry is served without being re-read,
+    /// whatever the notifications say. Default 60, from 1 to 86400.
+    pub ttl: Duration,
 }
 
 /// One invalid setting.
@@ -458,6 +478,11 @@ impl Parser {
         let list_max_in_values = self.number("list_max_in_values", 1000usize, 1, 10_000);
         let tenancy_enabled = self.boolean("tenancy_enabled", false);
         let audit_log_retention_days = NonZeroU32::new(self.number("audit_log_retention_days", 0u32, 0, 36_500));
+        let principal_cache = PrincipalCacheSettings {
+            size: self.number("principal_cache_size", 10_000usize, 0, 10_000_000),
+            check_interval: Duration::from_millis(self.number("principal_cache_check_ms", 250u64, 10, 60_000)),
+            ttl: Duration::from_secs(self.number("principal_cache_ttl", 60u64, 1, 86_400)),
+        };
         let request_timeout = Some(self.seconds("request_timeout", 30.0)).filter(|d| !d.is_zero());
         let rate_limit_enabled = self.boolean("rate_limit_enabled", true);
         let rate_limit_per_minute = NonZeroU32::new(self.number("rate_limit_per_minute", 0u32, 0, 1_000_000));
@@ -521,6 +546,7 @@ impl Parser {
             list_max_in_values,
             tenancy_enabled,
             audit_log_retention_days,
+            principal_cache,
             argon2,
         })
     }

@@ -217,6 +217,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     /// The complete HTTP endpoint: API under the prefix, spec, docs UIs, health checks,
     /// body-size limit, panic catcher, and Kwik's JSON error shape for every error.
     pub fn endpoint(&self) -> impl Endpoint<Output = Response> + 'static {
+        self.state.principals.watch(&self.state.db);
         let service = self.openapi();
         let prefix = self.state.settings.api_v1_str.clone();
         let raw_spec = service.spec();
@@ -230,9 +231,14 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         let routes = Route::new()
             .at(format!("{prefix}/openapi.json"), spec_endpoint(&spec))
             .at(format!("{prefix}/openapi.yaml"), spec_yaml_endpoint(&spec))
-            .nest("/docs", with_page(service.swagger_ui(), service.swagger_ui_html().replacen(&raw_spec, &spec, 1)))
-            .nest("/scalar", with_page(service.scalar(), service.scalar_html().replacen(&raw_spec, &spec, 1)))
-            .nest("/redoc", with_page(service.redoc(), service.redoc_html().replacen(&raw_spec, &spec, 1)))
+            .nest(
+                "/docs",
+                docs_ui(&service, &spec, OpenApiService::swagger_ui_html, |s| {
+                    Some(s.swagger_ui().map_to_response().boxed())
+                }),
+            )
+            .nest("/scalar", docs_ui(&service, &spec, OpenApiService::scalar_html, |_| None))
+            .nest("/redoc", docs_ui(&service, &spec, OpenApiService::redoc_html, |_| None))
             .at("/health/live", get(live))
             .at("/health/ready", get(ready))
             .nest(
@@ -331,17 +337,41 @@ fn spec_yaml_endpoint(spec: &str) -> impl Endpoint<Output = Response> + 'static 
     })
 }
 
-/// A docs UI whose page embeds the finished document (poem-openapi's page embeds its own);
-/// the UI's other routes (Swagger UI's OAuth2 receiver) are served as they are.
-fn with_page(ui: impl Endpoint + 'static, page: String) -> impl Endpoint<Output = Response> + 'static {
-    let page: Arc<str> = Arc::from(page);
-    ui.around(move |ep, req| {
-        let page = page.clone();
+/// The routes of a docs UI besides its page, if it has any.
+type UiRoutes = Option<poem::endpoint::BoxEndpoint<'static, Response>>;
+
+/// A docs UI whose page embeds the finished document (poem-openapi's page embeds its own). The
+/// page (megabytes of HTML and script: 2 MiB for Swagger UI, 3.5 MiB for Scalar) is built on its
+/// first request and kept, so a server whose docs nobody opens never holds it; the UI's other
+/// routes (Swagger UI's OAuth2 receiver) are poem-openapi's, built on their first request too.
+fn docs_ui<A>(
+    service: &OpenApiService<A, ()>,
+    spec: &str,
+    page: fn(&OpenApiService<A, ()>) -> String,
+    routes: fn(&OpenApiService<A, ()>) -> UiRoutes,
+) -> impl Endpoint<Output = Response> + 'static
+where
+    A: OpenApi + Clone + Send + Sync + 'static,
+{
+    let service = Arc::new(service.clone());
+    let spec: Arc<str> = Arc::from(spec);
+    let built_page: Arc<std::sync::OnceLock<Arc<str>>> = Arc::default();
+    let built_routes: Arc<std::sync::OnceLock<UiRoutes>> = Arc::default();
+    poem::endpoint::make(move |req: Request| {
+        let (service, spec, built_page, built_routes) =
+            (service.clone(), spec.clone(), built_page.clone(), built_routes.clone());
         async move {
             if matches!(req.uri().path(), "" | "/") {
-                return Ok(poem::web::Html(page.to_string()).into_response());
+                let html = built_page.get_or_init(|| {
+                    let raw = service.spec();
+                    Arc::from(page(&service).replacen(&raw, &spec, 1))
+                });
+                return Ok::<_, poem::Error>(poem::web::Html(html.to_string()).into_response());
             }
-            Ok(ep.call(req).await?.into_response())
+            match built_routes.get_or_init(|| routes(&service)) {
+                Some(routes) => routes.call(req).await,
+                None => Err(poem::error::NotFoundError.into()),
+            }
         }
     })
 }
@@ -432,7 +462,7 @@ fn serve_metrics(req: &Request, metrics: &crate::metrics::Metrics, token: &str) 
         return render(&Error::NotAuthenticated);
     }
     let Some(state) = req.data::<AppState>() else { return render(&Error::Internal("AppState missing".to_owned())) };
-    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render(&state.db))
+    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render(&state.db, &state.principals))
 }
 
 #[handler]

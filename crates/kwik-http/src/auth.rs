@@ -13,13 +13,14 @@ use std::marker::PhantomData;
 
 use kwik_auth::{ApiKey, Claims, TokenKind};
 use kwik_core::{Context, Error, Principal, Queries, Result};
-use kwik_rbac::{User, users};
+use kwik_rbac::User;
 use poem::{Request, RequestBody};
 use poem_openapi::registry::Registry;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
 use sea_query::{Expr, ExprTrait, Query};
 
 use crate::error::ApiError;
+use crate::principals::LoadedPrincipal;
 use crate::state::AppState;
 
 /// OAuth2 password flow over a bearer JWT (Kwik's `/login/access-token`).
@@ -138,7 +139,8 @@ macro_rules! permission {
 /// authenticated. Kwik's `current_user` / `UserContext` user.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
-    /// The user (re-read from the database on every request).
+    /// The user, as the principal cache holds it: current as of the last change to any user,
+    /// role, grant, permission or API key (see [`PrincipalCache`](crate::PrincipalCache)).
     pub user: User,
     /// Effective permission names (through active roles).
     pub permissions: std::sync::Arc<[String]>,
@@ -296,7 +298,7 @@ async fn authenticate(state: &AppState, credentials: Credentials) -> Result<Curr
     match credentials {
         Credentials::Bearer(BearerToken(bearer)) => {
             let claims = state.jwt.decode(&bearer.token, TokenKind::Access)?;
-            let (user, permissions) = load(state, claims.user_id()?).await?;
+            let LoadedPrincipal { user, permissions } = load(state, claims.user_id()?).await?;
             if claims.kwik_ver != user.token_version {
                 return Err(Error::InvalidToken);
             }
@@ -307,8 +309,8 @@ async fn authenticate(state: &AppState, credentials: Credentials) -> Result<Curr
             // revoked (password change, deactivation), when they are deleted, and when they lose
             // the impersonation permission (one extra query, for impersonation tokens only).
             if let Some(impersonator) = claims.impersonator() {
-                let still_entitled =
-                    users::principal(&mut state.db.clone(), impersonator).await?.is_some_and(|(by, granted)| {
+                let still_entitled = state.principals.principal(&state.db, impersonator).await?.is_some_and(
+                    |LoadedPrincipal { user: by, permissions: granted }| {
                         by.is_active
                             && Some(by.token_version) == claims.kwik_impersonator_ver
                             && crate::builtin::Impersonification::names()
@@ -319,36 +321,21 @@ async fn authenticate(state: &AppState, credentials: Credentials) -> Result<Curr
                             && (!state.settings.tenancy_enabled
                                 || by.tenant_id == user.tenant_id
                                 || granted.iter().any(|p| p == TENANT_SWITCH))
-                    });
+                    },
+                );
                 if !still_entitled {
                     return Err(Error::InvalidToken);
                 }
             }
-            Ok(CurrentUser {
-                user,
-                permissions: permissions.into(),
-                claims: Some(claims),
-                request_id: None,
-                tenant_id: None,
-            })
+            Ok(CurrentUser { user, permissions, claims: Some(claims), request_id: None, tenant_id: None })
         }
         Credentials::ApiKey(ApiKeyHeader(key)) => authenticate_api_key(state, &key.key).await,
     }
 }
 
 /// Kwik: a token whose `sub` names no user is 403 `Not enough privileges`.
-async fn load(state: &AppState, user_id: i64) -> Result<(User, Vec<String>)> {
-    users::principal(&mut state.db.clone(), user_id).await?.ok_or(Error::AccessDenied)
-}
-
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    id: i64,
-    user_id: i64,
-    key_hash: String,
-    expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    last_used_at: Option<chrono::DateTime<chrono::Utc>>,
-    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+async fn load(state: &AppState, user_id: i64) -> Result<LoadedPrincipal> {
+    state.principals.principal(&state.db, user_id).await?.ok_or(Error::AccessDenied)
 }
 
 /// The marker of Kwik's own API keys (`tbk_...`), whose rows are found by the SHA-256 of the whole
@@ -363,20 +350,22 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<CurrentUser
         .columns(["id", "user_id", "key_hash", "expires_at", "last_used_at", "revoked_at"])
         .from("api_keys")
         .to_owned();
-    if let Some(prefix) = ApiKey::parse_prefix(key) {
+    let lookup = if let Some(prefix) = ApiKey::parse_prefix(key) {
         query.and_where(Expr::col("prefix").eq(prefix));
+        format!("prefix:{prefix}")
     } else if key.starts_with(KWIK_KEY_MARKER) && key.len() <= 256 {
-        query.and_where(Expr::col("key_hash").eq(ApiKey::hash_key(key)));
+        let hash = ApiKey::hash_key(key);
+        query.and_where(Expr::col("key_hash").eq(hash.clone()));
+        format!("hash:{hash}")
     } else {
         return Err(Error::InvalidToken);
-    }
-    let mut db = state.db.clone();
-    let row: KeyRow = db.fetch_optional(&query).await?.ok_or(Error::InvalidToken)?;
+    };
+    let row = state.principals.api_key(&state.db, &lookup, &query).await?.ok_or(Error::InvalidToken)?;
     let now = kwik_core::now();
     if !ApiKey::verify(key, &row.key_hash) || row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
         return Err(Error::InvalidToken);
     }
-    let (user, permissions) = load(state, row.user_id).await?;
+    let LoadedPrincipal { user, permissions } = load(state, row.user_id).await?;
     if !user.is_active {
         return Err(Error::InactiveUser);
     }
@@ -386,7 +375,8 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<CurrentUser
             .value("last_used_at", now)
             .and_where(Expr::col("id").eq(row.id))
             .to_owned();
-        db.execute(&touch).await?;
+        state.db.clone().execute(&touch).await?;
+        state.principals.touched_api_key(&lookup, now);
     }
-    Ok(CurrentUser { user, permissions: permissions.into(), claims: None, request_id: None, tenant_id: None })
+    Ok(CurrentUser { user, permissions, claims: None, request_id: None, tenant_id: None })
 }

@@ -48,6 +48,7 @@ mod listing;
 mod metrics;
 mod module;
 mod path_names;
+pub mod principals;
 mod protection;
 mod rate_limit;
 mod recovery;
@@ -64,6 +65,7 @@ pub use list_params::{
 };
 pub use listing::list_spec;
 pub use module::{Module, NoApi};
+pub use principals::PrincipalCache;
 pub use protection::{PasswordAttempts, RequestId, request_id};
 pub use recovery::{LogSender, ResetTokenSender};
 pub use state::AppState;

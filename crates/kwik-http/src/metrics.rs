@@ -1,7 +1,10 @@
 //! Prometheus metrics (`GET /metrics`, on when `KWIK_METRICS_TOKEN` is set): request counts and
-//! latency histograms by route and status, and database pool usage.
+//! latency histograms by route and status, database pool usage, and the principal cache's
+//! lookups and state.
 
 use kwik_core::Db;
+
+use crate::principals::PrincipalCache;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// The collectors, registered in their own registry.
@@ -10,6 +13,8 @@ pub(crate) struct Metrics {
     requests: IntCounterVec,
     duration: HistogramVec,
     pool: IntGaugeVec,
+    principal_lookups: IntCounterVec,
+    principal_cache_live: prometheus::IntGauge,
 }
 
 impl Metrics {
@@ -29,8 +34,21 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
+        let principal_lookups = IntCounterVec::new(
+            Opts::new(
+                "kwik_principal_cache_lookups_total",
+                "Principal and API key lookups since start, by result (hit: from memory; miss: queried)",
+            ),
+            &["result"],
+        )?;
+        let principal_cache_live = prometheus::IntGauge::new(
+            "kwik_principal_cache_live",
+            "1 while the principal cache is served (its invalidation channel is up), else 0",
+        )?;
         registry.register(Box::new(pool.clone()))?;
-        Ok(Self { registry, requests, duration, pool })
+        registry.register(Box::new(principal_lookups.clone()))?;
+        registry.register(Box::new(principal_cache_live.clone()))?;
+        Ok(Self { registry, requests, duration, pool, principal_lookups, principal_cache_live })
     }
 
     /// Records one request under its route template (`/api/v1/users/{user_id}`, or `unmatched`),
@@ -45,8 +63,15 @@ impl Metrics {
         self.duration.with_label_values(&[method, route]).observe(seconds);
     }
 
-    /// The text exposition format, with the pool gauges refreshed.
-    pub(crate) fn render(&self, db: &Db) -> String {
+    /// The text exposition format, with the pool and principal cache figures refreshed.
+    pub(crate) fn render(&self, db: &Db, principals: &PrincipalCache) -> String {
+        let stats = principals.stats();
+        // The cache counts on its own (no registry on the hot path); the counters catch up here.
+        for (result, total) in [("hit", stats.hits), ("miss", stats.misses)] {
+            let counter = self.principal_lookups.with_label_values(&[result]);
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+        self.principal_cache_live.set(i64::from(principals.is_live()));
         let (size, idle) = db.pool_usage();
         let idle = i64::try_from(idle).unwrap_or(i64::MAX);
         self.pool.with_label_values(&["idle"]).set(idle);

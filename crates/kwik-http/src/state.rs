@@ -6,6 +6,7 @@ use kwik_auth::{Argon2Params, JwtKeys, PasswordHasher, PasswordPolicy};
 use kwik_core::{Db, Result, Settings};
 use kwik_listing::CursorKey;
 
+use crate::principals::PrincipalCache;
 use crate::recovery::{LogSender, ResetTokenSender};
 
 /// What handlers share: settings, the database pool, and the auth services built from the
@@ -32,6 +33,9 @@ pub struct AppState {
     /// declares ([`App::module`](crate::App::module) adds them). Permission checks go by name,
     /// so these cannot be renamed or deleted through the API.
     pub declared_permissions: Arc<Vec<&'static str>>,
+    /// Authenticated principals and API key rows in memory, dropped on every change
+    /// (`KWIK_PRINCIPAL_CACHE_*`; see [`PrincipalCache`]).
+    pub principals: Arc<PrincipalCache>,
 }
 
 impl AppState {
@@ -49,6 +53,7 @@ impl AppState {
             parallelism: argon2.parallelism,
         })?;
         Ok(Self {
+            principals: Arc::new(PrincipalCache::new(settings.principal_cache, &db)),
             password_policy: PasswordPolicy::new(settings.password_min_length),
             settings: Arc::new(settings),
             db,

@@ -105,7 +105,8 @@ async fn spec_and_docs_are_served() {
     let client = TestClient::new(app.endpoint());
     let spec = client.get("/api/v1/openapi.json").send().await;
     spec.assert_status_is_ok();
-    let spec: serde_json::Value = serde_json::from_str(&spec.0.into_body().into_string().await.unwrap()).unwrap();
+    let spec_text = spec.0.into_body().into_string().await.unwrap();
+    let spec: serde_json::Value = serde_json::from_str(&spec_text).unwrap();
     assert_eq!(spec["info"]["title"], "demo");
     assert_eq!(spec["servers"][0]["url"], "/api/v1");
     assert!(spec["paths"]["/greetings/"]["post"].is_object(), "{spec}");
@@ -119,7 +120,16 @@ async fn spec_and_docs_are_served() {
         html.assert_status_is_ok();
         let text = html.0.into_body().into_string().await.unwrap();
         assert!(text.contains("<html") || text.contains("<!DOCTYPE"), "{page} is not an HTML page");
+        // The page embeds the finished document, the one `openapi.json` serves; built once.
+        assert!(text.contains(&spec_text), "{page} embeds the finished document");
+        let again = client.get(format!("{page}/")).send().await.0.into_body().into_string().await.unwrap();
+        assert_eq!(again, text);
+        client.get(format!("{page}/nothing-here")).send().await.assert_status(StatusCode::NOT_FOUND);
     }
+    // Swagger UI's OAuth2 redirect target (its Authorize dialog) is served too.
+    let receiver = client.get("/docs/oauth-receiver.html").send().await;
+    receiver.assert_status_is_ok();
+    assert!(receiver.0.into_body().into_string().await.unwrap().contains("oauth2"));
 }
 
 #[tokio::test]
@@ -278,5 +288,7 @@ async fn metrics_are_off_by_default_and_protected_when_on() {
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
     assert!(text.contains("kwik_http_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains(r#"kwik_db_pool_connections{state="idle"}"#), "{text}");
+    assert!(text.contains(r#"kwik_principal_cache_lookups_total{result="hit"}"#), "{text}");
+    assert!(text.contains("kwik_principal_cache_live "), "{text}");
     assert!(!text.contains(token), "the token never appears in the output");
 }

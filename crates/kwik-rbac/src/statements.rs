@@ -76,7 +76,11 @@ pub(crate) async fn log(
     before: &[(&str, Value)],
     after: &[(&str, Value)],
 ) -> Result<()> {
-    kwik_core::audit::record(ctx, AuditEntry::new(action, table, Some(id)).diff(before, after, &[])).await
+    kwik_core::audit::record(ctx, AuditEntry::new(action, table, Some(id)).diff(before, after, &[])).await?;
+    // Every change to users, roles, grants, permissions and tenants passes here: principal
+    // caches must not outlive it.
+    ctx.principals_changed();
+    Ok(())
 }
 
 /// The ids a `DELETE ... RETURNING <id column>` removed, in order.

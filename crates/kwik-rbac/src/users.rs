@@ -285,7 +285,9 @@ pub async fn by_system_key(exec: &mut impl Executor, key: &str) -> Result<Option
 /// Database errors.
 pub async fn set_system_key(ctx: &mut Context, id: i64, key: &str) -> Result<()> {
     let update = Query::update().table(TABLE).value("system_key", key).and_where(Expr::col("id").eq(id)).to_owned();
-    ctx.tx.execute(&update).await.map(drop)
+    ctx.tx.execute(&update).await?;
+    ctx.principals_changed();
+    Ok(())
 }
 
 /// A page of users and the number of users matching the filters.

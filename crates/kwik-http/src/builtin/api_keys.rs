@@ -250,6 +250,7 @@ async fn revoke(
             Value::from(super::audit_log::timestamp(now)),
         );
         kwik_core::audit::record(&mut ctx, entry).await?;
+        ctx.principals_changed();
     }
     let key = ctx.tx.fetch_optional(&select().and_where(Expr::col("id").eq(key_id)).to_owned()).await?.unwrap_or(key);
     ctx.commit().await?;
