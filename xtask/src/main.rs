@@ -3,15 +3,18 @@
 //! snapshot check; it ends with a summary and the line `N passed, N failed, N skipped` (tests
 //! that returned early through `kwik_testing::skip`, counted from `KWIK_TEST_SKIP_LOG`).
 //! It also validates the generated document with `openapi-spec-validator` and, except with
-//! `--quick`, runs schemathesis against a live server (`conformance.rs`).
+//! `--quick`, runs schemathesis against a live server (`conformance.rs`) and checks a TypeScript
+//! client generated from the snapshot against another (`typescript.rs`).
 //! `cargo xtask openapi` rewrites the committed snapshot (`docs/openapi.json`).
-//! `cargo xtask schemathesis` runs the validator and schemathesis alone.
+//! `cargo xtask schemathesis` runs the validator and schemathesis alone; `cargo xtask typescript`
+//! the TypeScript client check.
 //! `cargo xtask bench` runs the load benchmarks (`docs/benchmarks.md`).
 //! `cargo xtask mutants` runs mutation testing on kwik-auth and kwik-listing (`mutants.rs`).
 
 mod bench;
 mod conformance;
 mod mutants;
+mod typescript;
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -38,9 +41,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// fmt, clippy, tests on SQLite and PostgreSQL, docs, OpenAPI snapshot, OpenAPI validator,
-    /// schemathesis.
+    /// schemathesis, the generated TypeScript client.
     Test {
-        /// Skip fmt, clippy, docs and schemathesis (tests, snapshot and validator only).
+        /// Skip fmt, clippy, docs, schemathesis and the TypeScript client (tests, snapshot and
+        /// validator only).
         #[arg(long)]
         quick: bool,
         /// Extra arguments passed to `cargo test` (e.g. a test name filter).
@@ -51,6 +55,9 @@ enum Task {
     Openapi,
     /// Validate the OpenAPI document and run schemathesis against a live server (as `test` does).
     Schemathesis,
+    /// Generate the TypeScript client from the snapshot, type-check it and run it against a live
+    /// server (as `test` does).
+    Typescript,
     /// Load benchmarks of kwik-server beside a raw poem + sqlx baseline (needs wrk and PostgreSQL).
     Bench(bench::BenchArgs),
     /// Mutation testing (cargo-mutants) of kwik-auth and kwik-listing with their own tests;
@@ -75,6 +82,7 @@ fn main() -> ExitCode {
         Task::Bench(args) => bench::run(&root, &args),
         Task::Mutants(args) => mutants::run(&root, &args),
         Task::Schemathesis => summarize(&conformance::steps(&root, false)),
+        Task::Typescript => summarize(&[typescript::step(&root)]),
         Task::Openapi => match generate_spec(&root) {
             Ok(spec) => match std::fs::write(root.join(SNAPSHOT), spec) {
                 Ok(()) => {
@@ -197,6 +205,9 @@ fn test(root: &Path, quick: bool, cargo_args: &[String]) -> ExitCode {
     }
     steps.push(check_snapshot(root));
     steps.extend(conformance::steps(root, quick));
+    if !quick {
+        steps.push(typescript::step(root));
+    }
 
     summarize(&steps)
 }
