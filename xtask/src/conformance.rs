@@ -142,8 +142,10 @@ fn schemathesis(root: &Path, venv: &Path) -> Step {
     }
 }
 
-/// Builds and starts kwik-server on a fresh SQLite database, logs in, runs `st run`.
-fn run_schemathesis(root: &Path, venv: &Path) -> Result<(bool, u64, String), String> {
+/// Builds `kwik-server` and starts it (development settings, superuser `admin@example.com` /
+/// `admin`) on a fresh SQLite database in a new work directory under the target directory
+/// (`kwik-<label>-<pid>`); the server stops when dropped.
+pub(crate) fn dev_server(root: &Path, label: &str) -> Result<(Running, PathBuf), String> {
     let built = crate::cargo()
         .current_dir(root)
         .args(["build", "--quiet", "-p", "kwik-server"])
@@ -153,7 +155,7 @@ fn run_schemathesis(root: &Path, venv: &Path) -> Result<(bool, u64, String), Str
         return Err("`cargo build -p kwik-server` failed".to_owned());
     }
     let bin = target_dir(root).join("debug/kwik-server");
-    let work = target_dir(root).join(format!("kwik-schemathesis-{}", std::process::id()));
+    let work = target_dir(root).join(format!("kwik-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let db_url = format!("sqlite://{}/kwik.sqlite", work.display());
@@ -164,6 +166,12 @@ fn run_schemathesis(root: &Path, venv: &Path) -> Result<(bool, u64, String), Str
         ("KWIK_FIRST_SUPERUSER_PASSWORD".to_owned(), "admin".to_owned()),
     ]);
     let server = Running::start(Server::Kwik, &bin, &env, &db_url, &work)?;
+    Ok((server, work))
+}
+
+/// Builds and starts kwik-server on a fresh SQLite database, logs in, runs `st run`.
+fn run_schemathesis(root: &Path, venv: &Path) -> Result<(bool, u64, String), String> {
+    let (server, work) = dev_server(root, "schemathesis")?;
     let token = login(server.port)?;
     let report = work.join("junit.xml");
     let base = format!("http://127.0.0.1:{}/api/v1", server.port);

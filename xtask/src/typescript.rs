@@ -12,7 +12,6 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::Step;
-use crate::bench::{Running, Server, kwik_env, target_dir};
 
 const NAME: &str = "typescript client";
 /// The client package, relative to the workspace root.
@@ -64,26 +63,7 @@ fn run(root: &Path) -> Result<String, String> {
     npm(&package, &["run", "--silent", "generate"])?;
     npm(&package, &["run", "--silent", "build"])?;
 
-    let built = crate::cargo()
-        .current_dir(root)
-        .args(["build", "--quiet", "-p", "kwik-server"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !built {
-        return Err("`cargo build -p kwik-server` failed".to_owned());
-    }
-    let bin = target_dir(root).join("debug/kwik-server");
-    let work = target_dir(root).join(format!("kwik-typescript-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let db_url = format!("sqlite://{}/kwik.sqlite", work.display());
-    let mut env = kwik_env(&db_url, &[]);
-    env.extend([
-        ("KWIK_APP_ENV".to_owned(), "development".to_owned()),
-        ("KWIK_FIRST_SUPERUSER".to_owned(), "admin@example.com".to_owned()),
-        ("KWIK_FIRST_SUPERUSER_PASSWORD".to_owned(), "admin".to_owned()),
-    ]);
-    let server = Running::start(Server::Kwik, &bin, &env, &db_url, &work)?;
+    let (server, work) = crate::conformance::dev_server(root, "typescript")?;
     let base = format!("http://127.0.0.1:{}/api/v1", server.port);
     let output = Command::new("node")
         .current_dir(&package)
