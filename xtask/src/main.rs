@@ -4,7 +4,8 @@
 //! that returned early through `kwik_testing::skip`, counted from `KWIK_TEST_SKIP_LOG`).
 //! It also validates the generated document with `openapi-spec-validator` and, except with
 //! `--quick`, runs schemathesis against a live server (`conformance.rs`) and checks a TypeScript
-//! client generated from the snapshot against another (`typescript.rs`).
+//! client generated from the snapshot against another (`typescript.rs`), and generates a new
+//! service with `kwik-server new` and checks it as its own CI would (`new_service.rs`).
 //! `cargo xtask openapi` rewrites the committed snapshot (`docs/openapi.json`).
 //! `cargo xtask schemathesis` runs the validator and schemathesis alone; `cargo xtask typescript`
 //! the TypeScript client check.
@@ -14,6 +15,7 @@
 mod bench;
 mod conformance;
 mod mutants;
+mod new_service;
 mod typescript;
 
 use std::net::{TcpStream, ToSocketAddrs};
@@ -58,6 +60,8 @@ enum Task {
     /// Generate the TypeScript client from the snapshot, type-check it and run it against a live
     /// server (as `test` does).
     Typescript,
+    /// Generate a service with `kwik-server new` and check it as its CI would (as `test` does).
+    NewService,
     /// Load benchmarks of kwik-server beside a raw poem + sqlx baseline (needs wrk and PostgreSQL).
     Bench(bench::BenchArgs),
     /// Mutation testing (cargo-mutants) of kwik-auth and kwik-listing with their own tests;
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Task::Mutants(args) => mutants::run(&root, &args),
         Task::Schemathesis => summarize(&conformance::steps(&root, false)),
         Task::Typescript => summarize(&[typescript::step(&root)]),
+        Task::NewService => summarize(&[new_service::step(&root, reachable_pg_url().as_deref())]),
         Task::Openapi => match generate_spec(&root) {
             Ok(spec) => match std::fs::write(root.join(SNAPSHOT), spec) {
                 Ok(()) => {
@@ -121,6 +126,16 @@ fn workspace_root() -> PathBuf {
         std::process::exit(2);
     }
     built_for.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The PostgreSQL server of the test run (`KWIK_TEST_DATABASE_URL`, or the default), if it
+/// answers.
+fn reachable_pg_url() -> Option<String> {
+    let url = std::env::var("KWIK_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .unwrap_or_else(|| DEFAULT_PG_URL.to_owned());
+    reachable(&url, 5432).then_some(url)
 }
 
 pub(crate) fn cargo() -> Command {
@@ -207,6 +222,7 @@ fn test(root: &Path, quick: bool, cargo_args: &[String]) -> ExitCode {
     steps.extend(conformance::steps(root, quick));
     if !quick {
         steps.push(typescript::step(root));
+        steps.push(new_service::step(root, reachable_pg_url().as_deref()));
     }
 
     summarize(&steps)

@@ -1,4 +1,4 @@
-//! The service's binary, as docs/new-service.md shows it: settings from `KWIK_*`, the database,
+//! The service's binary, the shape `kwik-server new` generates (docs/new-service.md): settings from `KWIK_*`, the database,
 //! start-up (migrations, permissions, first superuser), then serving until SIGINT/SIGTERM.
 
 use kwik::prelude::*;

@@ -6,6 +6,7 @@
 //! kwik-server openapi          print the OpenAPI document (JSON) and exit
 //! kwik-server seed             load demo projects and customers
 //! kwik-server create-superuser --email E --password P   create or repair an administrator
+//! kwik-server new NAME [--path DIR] [--kwik-path PATH]   write a new service (no settings needed)
 //! ```
 //!
 //! Configuration comes from `KWIK_*` environment variables (see the settings reference in
@@ -46,10 +47,41 @@ enum Command {
         #[arg(long, env = "KWIK_SUPERUSER_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Write a new service depending on the kwik crate: one resource, its migrations, main.rs,
+    /// tests, README, .gitignore and CI workflow. Needs no settings.
+    New {
+        /// The package name (letters, digits, '-', '_').
+        name: String,
+        /// Where to write it (default: ./NAME); must not exist or be empty.
+        #[arg(long)]
+        path: Option<std::path::PathBuf>,
+        /// The kwik crate to depend on (default: the one this binary was built from).
+        #[arg(long)]
+        kwik_path: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::New { name, path, kwik_path }) = &cli.command {
+        let dir = path.clone().unwrap_or_else(|| std::path::PathBuf::from(name));
+        let kwik_path = kwik_path.clone().unwrap_or_else(kwik_server::new_service::default_kwik_path);
+        return match kwik_server::new_service::generate(name, &dir, &kwik_path) {
+            Ok(files) => {
+                println!(
+                    "created {} ({} files); next: cd {} && cargo test && cargo run",
+                    name,
+                    files.len(),
+                    dir.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("kwik-server: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(err) => {
@@ -73,6 +105,7 @@ fn main() -> ExitCode {
             Command::Seed => app::seed(settings).await,
             Command::PruneAuditLog => app::prune_audit_log(settings).await,
             Command::CreateSuperuser { email, password } => app::create_superuser(settings, &email, &password).await,
+            Command::New { .. } => Ok(()),
         }
     });
     match outcome {
