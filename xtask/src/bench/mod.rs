@@ -14,6 +14,9 @@
 //! 6. writes `target/bench/results.jsonl` (also appended to `history.jsonl`) and
 //!    `target/bench/results.md`, prints the table, and stops both servers.
 //!
+//! With `--peer kwik`, Python Kwik 1.13 runs W1–W5 in the same run, on its own database on the
+//! same PostgreSQL server (`peer.rs`).
+//!
 //! This file holds the options, the workload table and the orchestration; each job has its
 //! module below.
 
@@ -22,6 +25,7 @@
 
 mod helpers; // URL, file, JSON and machine-description helpers
 mod http; // a minimal HTTP/1.1 client
+mod peer; // --peer kwik: Python Kwik in the same run
 mod probe; // database cost per request, through a counting TCP proxy
 mod report; // the markdown report
 mod servers; // process control of kwik-server and the baseline; login
@@ -30,7 +34,7 @@ mod wrk; // wrk scripts and runs
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
@@ -92,6 +96,20 @@ pub struct BenchArgs {
     /// unchanged.
     #[arg(long)]
     tenancy: bool,
+    /// Also run this peer on W1–W5, in the same run: `kwik` is Python Kwik 1.13 from PyPI
+    /// (`bench/kwik-peer`, in a virtualenv under `target/bench/`), on its own database.
+    #[arg(long, value_enum)]
+    peer: Option<peer::PeerKind>,
+    /// Worker processes of the peer.
+    #[arg(long, default_value_t = 2)]
+    peer_workers: u32,
+    /// The Python (≥ 3.12) to create the peer's virtualenv with (default: the first that fits of
+    /// python3.14, python3.13, python3.12, python3 and pyenv's installations).
+    #[arg(long, env = "KWIK_BENCH_PYTHON")]
+    peer_python: Option<PathBuf>,
+    /// The peer's database, dropped and recreated.
+    #[arg(long, default_value = "kwik_bench_peer")]
+    peer_database: String,
 }
 
 /// One benchmark workload.
@@ -238,6 +256,7 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
     let min_id = seeded["min_id"].as_i64().unwrap_or(1);
     let max_id = seeded["max_id"].as_i64().unwrap_or(1);
     println!("{} projects (ids {min_id}..={max_id})", seeded["projects"]);
+    let peer = args.peer.map(|_| peer::Peer::prepare(root, args, &baseline_bin, &out_dir)).transpose()?;
 
     println!("\n== servers ==");
     let mut kwik = Running::start(Server::Kwik, &kwik_bin, &kwik_env, &db_url, &out_dir)?;
@@ -251,9 +270,16 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
         baseline.port,
         baseline.pid()
     );
+    let mut peer_run = peer.as_ref().map(|p| p.start(&out_dir)).transpose()?;
+    if let Some((running, _)) = &peer_run {
+        println!("Python Kwik on :{} (pid {}, and its workers)", running.port, running.pid());
+    }
 
     let run_id = unix_now();
-    let meta = machine_meta(root, &settings, args, &reset, &seeded, &argon2, run_id);
+    let mut meta = machine_meta(root, &settings, args, &reset, &seeded, &argon2, run_id);
+    if let Some(p) = &peer {
+        meta["peer"] = p.meta.clone();
+    }
     let mut lines = vec![meta.clone()];
 
     println!("\n== argon2id hash time ==");
@@ -280,12 +306,30 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
             let mut servers = vec![Server::Kwik];
             if workload.baseline {
                 servers.push(Server::Baseline);
-                if i % 2 == 1 {
-                    servers.reverse();
-                }
+            }
+            if peer_run.is_some() && peer::serves(workload) {
+                servers.push(Server::Peer);
+            }
+            if i % 2 == 1 {
+                servers.reverse();
             }
             for server in servers {
-                let target = if server == Server::Kwik { &mut kwik } else { &mut baseline };
+                let (target, credentials, (min_id, max_id)) = match (server, peer_run.as_mut()) {
+                    (Server::Kwik, _) => (&mut kwik, &credentials, (min_id, max_id)),
+                    (Server::Baseline, _) => (&mut baseline, &credentials, (min_id, max_id)),
+                    (Server::Peer, Some((running, peer_credentials))) => {
+                        (running, &*peer_credentials, peer.as_ref().map_or((1, 1), |p| p.ids))
+                    }
+                    (Server::Peer, None) => return Err("the peer is not running".to_owned()),
+                };
+                // The peer forks workers: watch its process tree.
+                let start_watch = |pid| {
+                    if server == Server::Peer {
+                        Watch::start_tree(pid, rss_limit_kib)
+                    } else {
+                        Watch::start(pid, rss_limit_kib)
+                    }
+                };
                 let load = LoadRun {
                     workload,
                     server,
@@ -300,10 +344,10 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
                 let _ = std::io::stdout().flush();
                 let background = settle(Duration::from_secs(settings.settle));
                 if settings.warmup > 0 {
-                    let watch = Watch::start(target.pid(), rss_limit_kib);
+                    let watch = start_watch(target.pid());
                     let warmup = load.wrk(
                         target.port,
-                        &credentials,
+                        credentials,
                         &script,
                         settings.warmup,
                         &format!("{run_id}w"),
@@ -311,19 +355,28 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
                     );
                     watch.stop();
                     warmup?;
+                    if server == Server::Peer {
+                        peer::drain(target.pid());
+                    }
                 }
-                let watch = Watch::start(target.pid(), rss_limit_kib);
+                let watch = start_watch(target.pid());
                 let summary = load.wrk(
                     target.port,
-                    &credentials,
+                    credentials,
                     &script,
                     settings.duration,
                     &format!("{run_id}m"),
                     Some(&watch),
                 )?;
                 let usage = watch.stop();
+                if server == Server::Peer {
+                    peer::drain(target.pid());
+                }
                 target.check_alive()?;
-                let line = load.record(&summary, &usage, background, run_id);
+                let mut line = load.record(&summary, &usage, background, run_id);
+                if server == Server::Peer {
+                    peer::annotate(&mut line, target.pid());
+                }
                 println!(
                     "{:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  non-2xx {:>6}  peak RSS {:>6.1} MiB  \
                      CPU server {:.2} pg {:.2} wrk {:.2} other {:.2}",
@@ -348,6 +401,7 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
         .map(|(s, pid)| (s, read_status_kib(pid, "VmRSS:")));
     kwik.stop();
     baseline.stop();
+    drop(peer_run);
 
     println!("\n== database cost per request (counting proxy, sequential requests) ==");
     // W5 created projects: back to the seeded table, so W3's count costs what it did under load.

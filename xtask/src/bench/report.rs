@@ -1,5 +1,6 @@
 //! The markdown report (`target/bench/results.md`): the load table, kwik-server beside the
-//! baseline; the argon2id hash time; the database cost per request; the targets met or missed.
+//! baseline (and Python Kwik's table with `--peer kwik`, from `peer.rs`); the argon2id hash time; the
+//! database cost per request; the targets met or missed.
 
 use std::fmt::Write as _;
 
@@ -7,11 +8,11 @@ use serde_json::Value;
 
 use super::WORKLOADS;
 
-fn find<'a>(results: &'a [Value], server: &str, workload: &str, c: u32) -> Option<&'a Value> {
+pub(super) fn find<'a>(results: &'a [Value], server: &str, workload: &str, c: u32) -> Option<&'a Value> {
     results.iter().find(|r| r["server"] == server && r["workload"] == workload && r["concurrency"] == c)
 }
 
-fn f(v: &Value, key: &str) -> f64 {
+pub(super) fn f(v: &Value, key: &str) -> f64 {
     v[key].as_f64().unwrap_or(0.0)
 }
 
@@ -77,6 +78,7 @@ pub(super) fn markdown(meta: &Value, hash: &Value, results: &[Value], probes: &[
          Other CPU load: cores used during the run \
          by processes other than the server, PostgreSQL and wrk (near 0 on a quiet machine).\n",
     );
+    md.push_str(&super::peer::markdown(meta, results, concurrency));
     let _ = writeln!(
         md,
         "\nW1 login: argon2id m={} KiB, t={}, p={} (the `KWIK_ARGON2_*` values of the run); one hash takes {:.1} ms \

@@ -1,6 +1,7 @@
 //! Process control of the two servers: kwik-server and the raw poem + sqlx baseline, each started
 //! on a free loopback port with its output in a log file, waited for until its health check
-//! answers, and stopped (SIGTERM, then SIGKILL) when dropped; and the admin login.
+//! answers, and stopped (SIGTERM, then SIGKILL) when dropped; and the admin login. The Python Kwik
+//! peer (`--peer kwik`) is built in `peer.rs` and runs through the same `Running`.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -14,12 +15,14 @@ use super::http::http;
 use super::{ADMIN_EMAIL, ADMIN_PASSWORD};
 
 /// The JWT secret both servers share during the run (43 characters, like Kwik's default length).
-const SECRET_KEY: &str = "kwik-bench-secret-key-0123456789abcdefghijk";
+pub(super) const SECRET_KEY: &str = "kwik-bench-secret-key-0123456789abcdefghijk";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Server {
     Kwik,
     Baseline,
+    /// Python Kwik (`--peer kwik`, see `peer.rs`).
+    Peer,
 }
 
 impl Server {
@@ -27,6 +30,7 @@ impl Server {
         match self {
             Self::Kwik => "kwik",
             Self::Baseline => "baseline",
+            Self::Peer => "kwik-py",
         }
     }
 }
@@ -60,15 +64,7 @@ impl Running {
         log_dir: &Path,
     ) -> Result<Self, String> {
         let port = free_port()?;
-        let log_path = log_dir.join(format!("{}.log", server.name()));
-        let log = std::fs::File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
-        let log_err = log.try_clone().map_err(|e| e.to_string())?;
-        let mut command = Command::new(bin);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("KWIK_") {
-                command.env_remove(key);
-            }
-        }
+        let mut command = command_without_kwik_env(bin);
         match server {
             Server::Kwik => {
                 command.arg("serve").envs(kwik_env.iter().map(|(k, v)| (k, v)));
@@ -78,18 +74,35 @@ impl Running {
                 command.arg("serve").args(["--database-url", db_url, "--secret-key", SECRET_KEY]);
                 command.args(["--port", &port.to_string()]);
             }
+            Server::Peer => return Err("the peer is started by `peer::Peer::start`".to_owned()),
         }
+        let health = match server {
+            Server::Kwik => "/health/ready",
+            Server::Baseline | Server::Peer => "/health",
+        };
+        Self::spawn(server, command, port, log_dir, health)
+    }
+
+    /// Starts `command` (a server that will listen on `port`), its output in `<log_dir>/<name>.log`,
+    /// and waits up to a minute until `GET health` answers 200.
+    pub(super) fn spawn(
+        server: Server,
+        mut command: Command,
+        port: u16,
+        log_dir: &Path,
+        health: &str,
+    ) -> Result<Self, String> {
+        let log_path = log_dir.join(format!("{}.log", server.name()));
+        let log = std::fs::File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let program = command.get_program().to_string_lossy().into_owned();
         let child = command
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+            .map_err(|e| format!("cannot start {program}: {e}"))?;
         let mut running = Self { server, child: Some(child), port };
-        let health = match server {
-            Server::Kwik => "/health/ready",
-            Server::Baseline => "/health",
-        };
         let deadline = Instant::now() + Duration::from_mins(1);
         loop {
             running.check_alive().map_err(|e| format!("{e} (see {})", log_path.display()))?;
@@ -138,7 +151,18 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> Result<u16, String> {
+/// A command for `bin` without the caller's `KWIK_*` environment variables.
+pub(super) fn command_without_kwik_env(bin: &Path) -> Command {
+    let mut command = Command::new(bin);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("KWIK_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+pub(super) fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
