@@ -110,6 +110,12 @@ pub struct BenchArgs {
     /// The peer's database, dropped and recreated.
     #[arg(long, default_value = "kwik_bench_peer")]
     peer_database: String,
+    /// Run kwik-server on SQLite, the embedded default (`target/bench/kwik-bench.sqlite`,
+    /// recreated, seeded by `kwik-server seed`: 3,000 projects), instead of PostgreSQL. The
+    /// baseline (and the peer) stay on PostgreSQL, so their ratios compare two databases; the
+    /// database-cost probes (a PostgreSQL proxy) are skipped.
+    #[arg(long)]
+    sqlite: bool,
 }
 
 /// One benchmark workload.
@@ -257,12 +263,37 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
     let max_id = seeded["max_id"].as_i64().unwrap_or(1);
     println!("{} projects (ids {min_id}..={max_id})", seeded["projects"]);
     let peer = args.peer.map(|_| peer::Peer::prepare(root, args, &baseline_bin, &out_dir)).transpose()?;
+    // kwik-server's own database: the PostgreSQL one above, or with --sqlite a fresh SQLite file.
+    let kwik_db_url = if args.sqlite {
+        let path = out_dir.join("kwik-bench.sqlite");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let url = format!("sqlite://{}", path.display());
+        for action in ["migrate", "seed"] {
+            let ok = Command::new(&kwik_bin)
+                .arg(action)
+                .envs(kwik_env.iter().map(|(k, v)| (k, v)))
+                .env("KWIK_DATABASE_URL", &url)
+                .status();
+            if !ok.is_ok_and(|s| s.success()) {
+                return Err(format!("`kwik-server {action}` on SQLite failed"));
+            }
+        }
+        println!("kwik-server on SQLite: {}", path.display());
+        url
+    } else {
+        db_url.clone()
+    };
 
     println!("\n== servers ==");
-    let mut kwik = Running::start(Server::Kwik, &kwik_bin, &kwik_env, &db_url, &out_dir)?;
+    let mut kwik = Running::start(Server::Kwik, &kwik_bin, &kwik_env, &kwik_db_url, &out_dir)?;
     let mut baseline = Running::start(Server::Baseline, &baseline_bin, &kwik_env, &db_url, &out_dir)?;
     let credentials = Credentials::obtain(kwik.port)?;
     let customers = customer_ids(kwik.port, &credentials.token)?;
+    // The projects W4 and W9 pick from: on SQLite, kwik-server's own seeded ones.
+    let kwik_ids =
+        if args.sqlite { wrk::id_range(kwik.port, &credentials.token, "projects")? } else { (min_id, max_id) };
     println!(
         "kwik-server on :{} (pid {}), baseline on :{} (pid {})",
         kwik.port,
@@ -277,6 +308,7 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
 
     let run_id = unix_now();
     let mut meta = machine_meta(root, &settings, args, &reset, &seeded, &argon2, run_id);
+    meta["kwik_database"] = json!(if args.sqlite { "sqlite" } else { "postgres" });
     if let Some(p) = &peer {
         meta["peer"] = p.meta.clone();
     }
@@ -315,7 +347,7 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
             }
             for server in servers {
                 let (target, credentials, (min_id, max_id)) = match (server, peer_run.as_mut()) {
-                    (Server::Kwik, _) => (&mut kwik, &credentials, (min_id, max_id)),
+                    (Server::Kwik, _) => (&mut kwik, &credentials, kwik_ids),
                     (Server::Baseline, _) => (&mut baseline, &credentials, (min_id, max_id)),
                     (Server::Peer, Some((running, peer_credentials))) => {
                         (running, &*peer_credentials, peer.as_ref().map_or((1, 1), |p| p.ids))
@@ -403,27 +435,33 @@ fn bench(root: &Path, args: &BenchArgs) -> Result<(), String> {
     baseline.stop();
     drop(peer_run);
 
-    println!("\n== database cost per request (counting proxy, sequential requests) ==");
-    // W5 created projects: back to the seeded table, so W3's count costs what it did under load.
-    run_json(Command::new(&baseline_bin).args([
-        "seed",
-        "--database-url",
-        &db_url,
-        "--projects",
-        &args.projects.to_string(),
-    ]))?;
-    let ids = ProbeIds { projects: (min_id, max_id), customers };
-    let probes = probe(&selected, &kwik_bin, &baseline_bin, &kwik_env, &db_url, &out_dir, &settings, ids)?;
-    for p in &probes {
-        println!(
-            "{} {:<8} {:>5.2} statements  {:>5.2} round trips  {:>7.2} ms/request",
-            p["workload"].as_str().unwrap_or("?"),
-            p["server"].as_str().unwrap_or("?"),
-            p["db_statements_per_request"].as_f64().unwrap_or(0.0),
-            p["db_round_trips_per_request"].as_f64().unwrap_or(0.0),
-            p["mean_latency_ms"].as_f64().unwrap_or(0.0),
-        );
-    }
+    let probes = if args.sqlite {
+        println!("\n(database cost per request: skipped with --sqlite)");
+        Vec::new()
+    } else {
+        println!("\n== database cost per request (counting proxy, sequential requests) ==");
+        // W5 created projects: back to the seeded table, so W3's count costs what it did under load.
+        run_json(Command::new(&baseline_bin).args([
+            "seed",
+            "--database-url",
+            &db_url,
+            "--projects",
+            &args.projects.to_string(),
+        ]))?;
+        let ids = ProbeIds { projects: (min_id, max_id), customers };
+        let probes = probe(&selected, &kwik_bin, &baseline_bin, &kwik_env, &db_url, &out_dir, &settings, ids)?;
+        for p in &probes {
+            println!(
+                "{} {:<8} {:>5.2} statements  {:>5.2} round trips  {:>7.2} ms/request",
+                p["workload"].as_str().unwrap_or("?"),
+                p["server"].as_str().unwrap_or("?"),
+                p["db_statements_per_request"].as_f64().unwrap_or(0.0),
+                p["db_round_trips_per_request"].as_f64().unwrap_or(0.0),
+                p["mean_latency_ms"].as_f64().unwrap_or(0.0),
+            );
+        }
+        probes
+    };
     let _ = std::fs::remove_dir_all(&scripts);
 
     lines.extend(results.iter().cloned());

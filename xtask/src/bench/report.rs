@@ -39,6 +39,12 @@ pub(super) fn markdown(meta: &Value, hash: &Value, results: &[Value], probes: &[
         meta["warmup_s"],
         meta["projects"],
     );
+    if meta["kwik_database"] == "sqlite" {
+        md.push_str(
+            "**kwik-server on SQLite** (`--sqlite`: a file seeded by `kwik-server seed`, 3,000 projects); \
+             the baseline on PostgreSQL as usual, so its columns compare two databases.\n\n",
+        );
+    }
     md.push_str("| workload | c | kwik req/s | baseline req/s | kwik / baseline | kwik p50 / p99 ms | baseline p50 / p99 ms | non-2xx kwik / baseline | peak RSS MiB kwik / baseline | server CPU µs/request kwik / baseline | other CPU load, cores |\n");
     md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for w in &WORKLOADS {

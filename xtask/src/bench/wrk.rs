@@ -27,14 +27,19 @@ pub(super) struct LoadRun<'a> {
 /// The lowest and highest customer id (through the API, as the admin: with `--tenancy` the
 /// seeded customers are the default tenant's, which is the admin's).
 pub(super) fn customer_ids(port: u16, token: &str) -> Result<(i64, i64), String> {
+    id_range(port, token, "customers")
+}
+
+/// The lowest and highest id of a resource's rows, through its list endpoint.
+pub(super) fn id_range(port: u16, token: &str, resource: &str) -> Result<(i64, i64), String> {
     let auth = format!("Bearer {token}");
     let mut ends = [0_i64; 2];
     for (end, order) in ends.iter_mut().zip(["asc", "desc"]) {
-        let path = format!("/api/v1/customers/?limit=1&sorting=id:{order}");
+        let path = format!("/api/v1/{resource}/?limit=1&sorting=id:{order}");
         let (status, body) = http(port, "GET", &path, &[("Authorization", &auth)], "")?;
-        let page: Value = serde_json::from_str(&body).map_err(|e| format!("customers page: {e}: {body}"))?;
+        let page: Value = serde_json::from_str(&body).map_err(|e| format!("{resource} page: {e}: {body}"))?;
         *end =
-            page["data"][0]["id"].as_i64().filter(|_| status == 200).ok_or_else(|| format!("no customers: {body}"))?;
+            page["data"][0]["id"].as_i64().filter(|_| status == 200).ok_or_else(|| format!("no {resource}: {body}"))?;
     }
     Ok((ends[0], ends[1]))
 }
