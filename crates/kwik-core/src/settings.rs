@@ -207,6 +207,9 @@ pub struct Settings {
     /// and API keys it holds, how often it checks that it can still be invalidated, and how
     /// long an entry lives at most.
     pub principal_cache: PrincipalCacheSettings,
+    /// Background jobs: whether `serve` runs workers, how many jobs of one kind run at once, how
+    /// often idle workers look for work, and how fast a dead worker's jobs are taken back.
+    pub jobs: JobSettings,
     /// `KWIK_ARGON2_MEMORY_KIB`, `KWIK_ARGON2_ITERATIONS`, `KWIK_ARGON2_PARALLELISM`: argon2id cost
     /// for new password hashes. Defaults are OWASP's Password Storage Cheat Sheet recommendation
     /// (19456 KiB, 2 iterations, 1 lane).
@@ -227,6 +230,35 @@ pub struct PrincipalCacheSettings {
     /// `KWIK_PRINCIPAL_CACHE_TTL`, seconds: the most an entry is served without being re-read,
     /// whatever the notifications say. Default 60, from 1 to 86400.
     pub ttl: Duration,
+}
+
+/// The job workers' settings (see the handbook's "Jobs, schedules and email").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobSettings {
+    /// `KWIK_JOBS_WORKERS`: whether `kwik-server serve` runs job workers beside the HTTP server
+    /// (`kwik-server worker` always does). Default `true`.
+    pub workers: bool,
+    /// `KWIK_JOBS_CONCURRENCY`: how many jobs of one kind a process runs at once. Default 4, from
+    /// 1 to 1000.
+    pub concurrency: usize,
+    /// `KWIK_JOBS_POLL_MS`, milliseconds: how often an idle worker looks for due jobs (the delay
+    /// before a new job starts, at most). Default 250, from 10 to 60000.
+    pub poll_interval: Duration,
+    /// `KWIK_JOBS_HEARTBEAT`, seconds: how often a worker tells the database it is alive. A
+    /// worker silent for three heartbeats is dead, and its jobs run again elsewhere. Default 5,
+    /// from 1 to 3600.
+    pub heartbeat: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            workers: true,
+            concurrency: 4,
+            poll_interval: Duration::from_millis(250),
+            heartbeat: Duration::from_secs(5),
+        }
+    }
 }
 
 /// One invalid setting.
@@ -483,6 +515,12 @@ impl Parser {
             check_interval: Duration::from_millis(self.number("principal_cache_check_ms", 250u64, 10, 60_000)),
             ttl: Duration::from_secs(self.number("principal_cache_ttl", 60u64, 1, 86_400)),
         };
+        let jobs = JobSettings {
+            workers: self.boolean("jobs_workers", true),
+            concurrency: self.number("jobs_concurrency", 4usize, 1, 1000),
+            poll_interval: Duration::from_millis(self.number("jobs_poll_ms", 250u64, 10, 60_000)),
+            heartbeat: Duration::from_secs(self.number("jobs_heartbeat", 5u64, 1, 3600)),
+        };
         let request_timeout = Some(self.seconds("request_timeout", 30.0)).filter(|d| !d.is_zero());
         let rate_limit_enabled = self.boolean("rate_limit_enabled", true);
         let rate_limit_per_minute = NonZeroU32::new(self.number("rate_limit_per_minute", 0u32, 0, 1_000_000));
@@ -547,6 +585,7 @@ impl Parser {
             tenancy_enabled,
             audit_log_retention_days,
             principal_cache,
+            jobs,
             argon2,
         })
     }

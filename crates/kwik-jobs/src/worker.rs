@@ -1,0 +1,315 @@
+//! Workers: one apalis worker per job kind, polling the application's database.
+
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use apalis::prelude::{Attempt, BackendExt, Data, TaskId, WorkerBuilder, WorkerBuilderExt, WorkerContext};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use kwik_core::Db;
+use kwik_core::settings::JobSettings;
+use tokio::sync::watch;
+
+use crate::context::{JobContext, JobData};
+use crate::job::{Job, JobError};
+use crate::metrics;
+
+/// A job kind as modules declare it: [`job`]`::<SendInvoice>()`.
+#[derive(Clone, Copy)]
+pub struct JobDef {
+    /// The job's name ([`Job::NAME`]).
+    pub name: &'static str,
+    run: fn(Env) -> BoxFuture<'static, ()>,
+}
+
+impl std::fmt::Debug for JobDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobDef").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// The declaration of job kind `J`, for a module's `jobs` list or [`Workers::start`].
+pub const fn job<J: Job>() -> JobDef {
+    JobDef { name: J::NAME, run: run_worker::<J> }
+}
+
+/// What every worker of a process shares.
+#[derive(Clone)]
+struct Env {
+    db: Db,
+    settings: JobSettings,
+    data: JobData,
+    stop: watch::Receiver<bool>,
+    live: Arc<AtomicUsize>,
+    /// The names of this process's registered workers (what their jobs' `lock_by` says).
+    names: Arc<Mutex<HashSet<String>>>,
+}
+
+/// The running workers of this process: one per job kind, each running up to
+/// `KWIK_JOBS_CONCURRENCY` jobs at once.
+#[derive(Debug)]
+pub struct Workers {
+    db: Db,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    live: Arc<AtomicUsize>,
+    names: Arc<Mutex<HashSet<String>>>,
+    kinds: usize,
+}
+
+impl Workers {
+    /// Starts a worker for each of `jobs` on `db`. Call from a Tokio runtime.
+    pub fn start(db: &Db, jobs: &[JobDef], settings: JobSettings, data: &JobData) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let live = Arc::new(AtomicUsize::new(0));
+        let names = Arc::new(Mutex::new(HashSet::new()));
+        let mut seen = std::collections::HashSet::new();
+        let tasks = jobs
+            .iter()
+            .filter(|def| seen.insert(def.name))
+            .map(|def| {
+                let env = Env {
+                    db: db.clone(),
+                    settings,
+                    data: data.clone(),
+                    stop: stopped.clone(),
+                    live: live.clone(),
+                    names: names.clone(),
+                };
+                tokio::spawn((def.run)(env))
+            })
+            .collect::<Vec<_>>();
+        let kinds = tasks.len();
+        Self { db: db.clone(), stop, tasks, live, names, kinds }
+    }
+
+    /// How many job kinds have a worker connected to the database now (for readiness).
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// How many job kinds were started.
+    pub fn kinds(&self) -> usize {
+        self.kinds
+    }
+
+    /// A cheap handle that reads [`Workers::live`] and [`Workers::kinds`].
+    pub fn status(&self) -> WorkerStatus {
+        WorkerStatus { live: self.live.clone(), kinds: self.kinds }
+    }
+
+    /// Stops taking jobs, lets the jobs in hand finish for up to `grace`, then gives the rest
+    /// back to the queue (they run again, on this or another process) and returns.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let all = futures_util::future::join_all(self.tasks.iter_mut());
+        if tokio::time::timeout(grace, all).await.is_ok() {
+            return;
+        }
+        tracing::warn!(grace_secs = grace.as_secs_f64(), "jobs still running at shutdown are given back to the queue");
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let names: Vec<String> = self.names.lock().map(|names| names.iter().cloned().collect()).unwrap_or_default();
+        for name in names {
+            give_back(&self.db, &name).await;
+        }
+    }
+}
+
+/// Whether a process's workers are running ([`Workers::status`]).
+#[derive(Debug, Clone)]
+pub struct WorkerStatus {
+    live: Arc<AtomicUsize>,
+    kinds: usize,
+}
+
+impl WorkerStatus {
+    /// Job kinds whose worker is connected to the database now.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Job kinds started.
+    pub fn kinds(&self) -> usize {
+        self.kinds
+    }
+}
+
+/// Runs job kind `J`'s worker until the stop signal, restarting it after a storage failure
+/// (the database went away) once a second.
+fn run_worker<J: Job>(env: Env) -> BoxFuture<'static, ()> {
+    async move {
+        let mut stop = env.stop.clone();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let name = format!("kwik-{}-{}", J::NAME, ulid::Ulid::new());
+            let worker = WorkerContext::new(&name);
+            if let Ok(mut names) = env.names.lock() {
+                names.insert(name.clone());
+            }
+            env.live.fetch_add(1, Ordering::AcqRel);
+            let outcome = run_once::<J>(&env, &worker, &mut stop).await;
+            env.live.fetch_sub(1, Ordering::AcqRel);
+            give_back(&env.db, &name).await;
+            if let Ok(mut names) = env.names.lock() {
+                names.remove(&name);
+            }
+            match outcome {
+                Ok(()) if *stop.borrow() => return,
+                Ok(()) => tracing::warn!(job = J::NAME, "job worker stopped; restarting"),
+                Err(error) => tracing::warn!(job = J::NAME, %error, "job worker failed; restarting in 1 s"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+    .boxed()
+}
+
+/// One life of a worker: registered, polling, until stopped or its storage fails.
+async fn run_once<J: Job>(
+    env: &Env,
+    worker: &WorkerContext,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), apalis::prelude::WorkerError> {
+    let settings = env.settings;
+    let concurrency = settings.concurrency;
+    let stopper = worker.clone();
+    let mut stop = stop.clone();
+    let watch_stop = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+        let _ = stopper.stop();
+    };
+    match &env.db {
+        Db::Sqlite(pool) => {
+            let config = apalis_sqlite::Config::default()
+                .queue(J::NAME)
+                .batch_size(concurrency)
+                .heartbeat_interval(settings.heartbeat)
+                .missed_heartbeats(3);
+            let storage = apalis_sqlite::SqliteStorage::<J>::new(pool)
+                .with_config(config)
+                .poll_with_interval(settings.poll_interval);
+            let run = WorkerBuilder::new(worker)
+                .backend(storage)
+                .concurrency(concurrency)
+                .data(env.clone())
+                .build(handle::<J>)
+                .run();
+            let (outcome, ()) = tokio::join!(run, watch_stop);
+            outcome
+        }
+        Db::Postgres(pool) => {
+            let config = apalis_postgres::Config::default()
+                .queue(J::NAME)
+                .batch_size(concurrency)
+                .heartbeat_interval(settings.heartbeat)
+                .missed_heartbeats(3);
+            let storage = apalis_postgres::PostgresStorage::<J>::new(pool)
+                .with_config(config)
+                .poll_with_interval(settings.poll_interval);
+            let run = WorkerBuilder::new(worker)
+                .backend(storage)
+                .concurrency(concurrency)
+                .data(env.clone())
+                .build(handle::<J>)
+                .run();
+            let (outcome, ()) = tokio::join!(run, watch_stop);
+            outcome
+        }
+    }
+}
+
+/// Runs one job: within its timeout, catching a panic; on failure, sets when it runs next.
+async fn handle<J: Job>(job: J, attempt: Attempt, id: TaskId, env: Data<Env>) -> Result<(), JobError> {
+    let attempt = u32::try_from(attempt.current()).unwrap_or(u32::MAX);
+    let id = id.to_string();
+    let ctx = JobContext { db: env.db.clone(), id: id.clone(), name: J::NAME, attempt, data: env.data.clone() };
+    let started = Instant::now();
+    metrics::started(J::NAME);
+    let run = AssertUnwindSafe(job.run(ctx)).catch_unwind();
+    let outcome = match tokio::time::timeout(J::TIMEOUT, run).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_panic)) => Err(JobError::new("the job panicked")),
+        Err(_elapsed) => Err(JobError(format!("timed out after {} s", J::TIMEOUT.as_secs_f64()))),
+    };
+    metrics::finished(J::NAME, started.elapsed(), outcome.is_ok());
+    if let Err(error) = &outcome {
+        if attempt < J::MAX_ATTEMPTS {
+            let delay = J::backoff(attempt);
+            tracing::warn!(job = J::NAME, id, attempt, %error, retry_in_secs = delay.as_secs_f64(), "job failed");
+            if let Err(e) = schedule_retry(&env.db, &id, delay).await {
+                tracing::warn!(job = J::NAME, id, error = %e, "could not delay the job's next run");
+            }
+        } else {
+            tracing::error!(job = J::NAME, id, attempt, %error, "job failed for the last time: dead");
+        }
+    }
+    outcome
+}
+
+/// Sets the next run of job `id` `delay` from now (the library retries failed jobs as soon as
+/// they are fetched; the due time is what spaces them out).
+async fn schedule_retry(db: &Db, id: &str, delay: Duration) -> kwik_core::Result<()> {
+    match db {
+        Db::Sqlite(pool) => {
+            // Whole seconds here: round up, so the wait is never shorter than `delay`.
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let at = i64::try_from((now + delay).as_millis().div_ceil(1000)).unwrap_or(i64::MAX);
+            sqlx::query("UPDATE Jobs SET run_at = ? WHERE id = ?").bind(at).bind(id).execute(pool).await?;
+        }
+        Db::Postgres(pool) => {
+            let millis = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+            sqlx::query(
+                "UPDATE apalis.jobs SET run_at = now() + make_interval(secs => $1::float8 / 1000) WHERE id = $2",
+            )
+            .bind(millis)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts back in the queue what a stopped worker still held (jobs fetched but not run, or
+/// still running when the grace period ended), so they run again without waiting for the
+/// heartbeat timeout.
+async fn give_back(db: &Db, worker: &str) {
+    let result = match db {
+        Db::Sqlite(pool) => sqlx::query(
+            "UPDATE Jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL \
+             WHERE lock_by = ? AND status IN ('Queued', 'Running')",
+        )
+        .bind(worker)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()),
+        Db::Postgres(pool) => sqlx::query(
+            "UPDATE apalis.jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL \
+             WHERE lock_by = $1 AND status IN ('Queued', 'Running')",
+        )
+        .bind(worker)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()),
+    };
+    match result {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(worker, jobs = n, "gave unfinished jobs back to the queue"),
+        Err(error) => {
+            tracing::warn!(worker, %error, "could not give jobs back; they run again after the heartbeat timeout")
+        }
+    }
+}
