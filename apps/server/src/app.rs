@@ -52,6 +52,21 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     Ok(())
 }
 
+/// `worker`: migrate, then run the job workers (no HTTP server) until SIGTERM or Ctrl-C; the
+/// jobs in hand get `KWIK_BACKEND_GRACEFUL_TIMEOUT` seconds to finish, the rest go back to the
+/// queue.
+///
+/// # Errors
+/// The database cannot be opened or start-up fails.
+pub async fn worker(settings: Settings) -> Result<(), String> {
+    let app = open(settings).await?;
+    app.prepare().await.map_err(|e| format!("start-up failed: {e}"))?;
+    tracing::info!(backend = ?app.state().db.backend(), jobs = app.jobs().len(), "Kwik worker running");
+    app.run_workers(kwik::http::shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
 /// `migrate`: apply migrations and the bootstrap, then exit.
 ///
 /// # Errors

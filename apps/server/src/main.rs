@@ -30,6 +30,9 @@ struct Cli {
 enum Command {
     /// Start the HTTP server (the default).
     Serve,
+    /// Run the job workers without the HTTP server, until SIGTERM or Ctrl-C (scale them apart
+    /// from the web processes; set KWIK_JOBS_WORKERS=false on those).
+    Worker,
     /// Apply all migrations and the start-up bootstrap, then exit.
     Migrate,
     /// Print the OpenAPI document as JSON and exit.
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => app::serve(settings).await,
+            Command::Worker => app::worker(settings).await,
             Command::Migrate => app::migrate(settings).await,
             Command::Openapi => app::print_openapi(settings).await,
             Command::Seed => app::seed(settings).await,

@@ -70,6 +70,76 @@ impl ProjectActions {
         ctx.commit().await?;
         Ok(Tagged::new(project))
     }
+
+    /// Request a project report
+    ///
+    /// Requires: `project_read`. Queues a `count_projects` job (the report is written by a
+    /// worker; follow it with `GET /jobs/{job_id}`, which needs `job_read`). 202 with the job's id.
+    #[oai(path = "/reports", method = "post")]
+    async fn request_report(&self, state: Data<&AppState>, auth: Auth<ProjectRead>) -> ApiResult<ReportRequested> {
+        let mut ctx = auth.write_scope(&state.db).await?;
+        let job_id = kwik::jobs::enqueue(&mut ctx, CountProjects { work_ms: 0 }).await?;
+        ctx.commit().await?;
+        Ok(ReportRequested::Accepted(Json(QueuedJob { job_id })))
+    }
+}
+
+permission!(/** `project_read` */ pub ProjectRead = "project_read");
+
+/// A job that was queued.
+#[derive(Debug, Clone, Object)]
+pub struct QueuedJob {
+    /// The job's id: `GET /jobs/{job_id}` follows it.
+    pub job_id: String,
+}
+
+/// `POST /projects/reports`'s answer.
+#[derive(Debug, poem_openapi::ApiResponse)]
+pub enum ReportRequested {
+    /// The report job is queued.
+    #[oai(status = 202)]
+    Accepted(Json<QueuedJob>),
+}
+
+/// The example app's background job: counts the projects and writes a row to
+/// `project_reports` — once per job, however many times it runs (a worker killed mid-job makes
+/// it run again).
+#[derive(Debug, Clone, kwik::serde::Serialize, kwik::serde::Deserialize)]
+#[serde(crate = "kwik::serde")]
+pub struct CountProjects {
+    /// Milliseconds of simulated work before the count (0 in the API; tests use it to stop a
+    /// worker mid-job).
+    #[serde(default)]
+    pub work_ms: u64,
+}
+
+impl Job for CountProjects {
+    const NAME: &'static str = "count_projects";
+
+    async fn run(self, job: JobContext) -> std::result::Result<(), JobError> {
+        use kwik::sql::{Alias, Expr, Func, Query};
+        tokio::time::sleep(std::time::Duration::from_millis(self.work_ms)).await;
+        let mut ctx = job.begin().await?;
+        if job.first_time(&mut ctx, &job.idempotency_key()).await? {
+            let count =
+                Query::select().expr(Func::count(Expr::col(Alias::new("id")))).from(Alias::new("projects")).to_owned();
+            let projects = ctx.tx.fetch_i64(&count).await?;
+            let insert = Query::insert()
+                .into_table(Alias::new("project_reports"))
+                .columns(["job_id", "attempt", "projects", "worker_pid", "created_at"].map(Alias::new))
+                .values_panic([
+                    job.id().into(),
+                    i64::from(job.attempt()).into(),
+                    projects.into(),
+                    i64::from(std::process::id()).into(),
+                    kwik::core::now().into(),
+                ])
+                .to_owned();
+            ctx.tx.execute(&insert).await?;
+        }
+        ctx.commit().await?;
+        Ok(())
+    }
 }
 
 kwik::module! {
@@ -79,6 +149,7 @@ kwik::module! {
         api: (ProjectApi, ProjectActions),
         migrations: ("../../migrations/projects/sqlite", "../../migrations/projects/postgres"),
         permissions: ["project_create", "project_read", "project_update", "project_delete"],
+        jobs: [CountProjects],
         seed: crate::seed::projects,
     }
 }

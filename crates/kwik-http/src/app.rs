@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kwik_core::{Error, MigrationSet};
+use kwik_jobs::{JobDef, Workers};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::{AddData, CatchPanic};
 use poem::web::Data;
@@ -64,7 +65,7 @@ impl App<NoApi> {
         Self {
             state,
             api: NoApi,
-            migrations: vec![&kwik_rbac::MIGRATIONS],
+            migrations: vec![&kwik_rbac::MIGRATIONS, &kwik_jobs::JOB_MIGRATIONS, &kwik_jobs::JOB_KEY_MIGRATIONS],
             modules: Vec::new(),
             startup: vec![Arc::new(|state: &AppState, permissions: &[&'static str]| {
                 Box::pin(async move {
@@ -202,6 +203,37 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         Ok(())
     }
 
+    /// Every job kind the modules declare, in module order, without duplicates.
+    pub fn jobs(&self) -> Vec<JobDef> {
+        let mut all: Vec<JobDef> = Vec::new();
+        for job in self.modules.iter().flat_map(|m| m.jobs().iter().copied()) {
+            if !all.iter().any(|known| known.name == job.name) {
+                all.push(job);
+            }
+        }
+        all
+    }
+
+    /// Starts this process's job workers (one per job kind, `KWIK_JOBS_CONCURRENCY` jobs each);
+    /// the readiness check reports them from then on. Stop them with [`Workers::shutdown`].
+    pub fn start_workers(&self) -> Workers {
+        let jobs = self.jobs();
+        let workers = Workers::start(&self.state.db, &jobs, self.state.settings.jobs, &self.state.job_data);
+        let _ = self.state.workers.set(workers.status());
+        tracing::info!(kinds = jobs.len(), "job workers started");
+        workers
+    }
+
+    /// Runs the job workers alone (`kwik-server worker`) until `shutdown` completes, then lets the
+    /// jobs in hand finish for up to `KWIK_BACKEND_GRACEFUL_TIMEOUT` seconds, gives the rest
+    /// back to the queue, and closes the pool.
+    pub async fn run_workers(&self, shutdown: impl Future<Output = ()> + Send) {
+        let workers = self.start_workers();
+        shutdown.await;
+        workers.shutdown(self.state.settings.backend_graceful_timeout).await;
+        self.state.db.close().await;
+    }
+
     /// Loads every module's seed data.
     ///
     /// # Errors
@@ -254,7 +286,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
                     "/metrics",
                     get(poem::endpoint::make(move |req: Request| {
                         let (metrics, token) = (metrics.clone(), token.clone());
-                        async move { serve_metrics(&req, &metrics, &token) }
+                        async move { serve_metrics(&req, &metrics, &token).await }
                     })),
                 )
             }
@@ -282,6 +314,8 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
 
     /// Serves until `shutdown` completes, then stops accepting connections and gives in-flight
     /// requests up to `KWIK_BACKEND_GRACEFUL_TIMEOUT` seconds to finish; finally closes the pool.
+    /// With `KWIK_JOBS_WORKERS` on (the default) the job workers run beside the server and stop
+    /// with it, their jobs in hand given the same grace.
     ///
     /// # Errors
     /// I/O errors of the listener.
@@ -291,9 +325,13 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let timeout = self.state.settings.backend_graceful_timeout;
+        let workers = self.state.settings.jobs.workers.then(|| self.start_workers());
         let result = Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(self.endpoint(), shutdown, Some(timeout))
             .await;
+        if let Some(workers) = workers {
+            workers.shutdown(timeout).await;
+        }
         self.state.db.close().await;
         result
     }
@@ -452,7 +490,7 @@ async fn limit_body<E: Endpoint>(ep: Arc<E>, mut req: Request, max: usize) -> po
 }
 
 /// `GET /metrics`: Prometheus text format, for `Authorization: Bearer <KWIK_METRICS_TOKEN>` only.
-fn serve_metrics(req: &Request, metrics: &crate::metrics::Metrics, token: &str) -> Response {
+async fn serve_metrics(req: &Request, metrics: &crate::metrics::Metrics, token: &str) -> Response {
     let presented = req
         .headers()
         .get(poem::http::header::AUTHORIZATION)
@@ -462,7 +500,15 @@ fn serve_metrics(req: &Request, metrics: &crate::metrics::Metrics, token: &str) 
         return render(&Error::NotAuthenticated);
     }
     let Some(state) = req.data::<AppState>() else { return render(&Error::Internal("AppState missing".to_owned())) };
-    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render(&state.db, &state.principals))
+    // Job counts come from the database: skipped (the gauges keep their last values) when it is
+    // slow or down, so a scrape never waits long.
+    let jobs =
+        tokio::time::timeout(READINESS_TIMEOUT, kwik_jobs::admin::counts(&state.db)).await.ok().and_then(Result::ok);
+    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render(
+        &state.db,
+        &state.principals,
+        jobs.as_deref(),
+    ))
 }
 
 #[handler]
@@ -474,7 +520,16 @@ fn live() -> poem::web::Json<serde_json::Value> {
 async fn ready(state: Data<&AppState>) -> Response {
     let check = tokio::time::timeout(READINESS_TIMEOUT, state.db.ping()).await;
     match check {
-        Ok(Ok(())) => poem::web::Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Ok(Ok(())) => {
+            let jobs = match state.workers.get() {
+                Some(workers) => {
+                    json!({"workers": if workers.live() == workers.kinds() { "running" } else { "starting" },
+                    "kinds": workers.kinds(), "live": workers.live()})
+                }
+                None => json!({"workers": "off"}),
+            };
+            poem::web::Json(json!({"status": "ok", "database": "ok", "jobs": jobs})).into_response()
+        }
         Ok(Err(err)) => not_ready(&err.to_string()),
         Err(_) => not_ready("the database did not answer in time"),
     }

@@ -1,6 +1,7 @@
 //! Prometheus metrics (`GET /metrics`, on when `KWIK_METRICS_TOKEN` is set): request counts and
 //! latency histograms by route and status, database pool usage, and the principal cache's
-//! lookups and state.
+//! lookups and state, and background jobs (by state, from the database; runs and run time, from
+//! this process's workers).
 
 use kwik_core::Db;
 
@@ -15,6 +16,7 @@ pub(crate) struct Metrics {
     pool: IntGaugeVec,
     principal_lookups: IntCounterVec,
     principal_cache_live: prometheus::IntGauge,
+    jobs: IntGaugeVec,
 }
 
 impl Metrics {
@@ -48,7 +50,16 @@ impl Metrics {
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(principal_lookups.clone()))?;
         registry.register(Box::new(principal_cache_live.clone()))?;
-        Ok(Self { registry, requests, duration, pool, principal_lookups, principal_cache_live })
+        let jobs = IntGaugeVec::new(
+            Opts::new(
+                "kwik_jobs",
+                "Jobs in the database by job name and state (pending, running, retrying, dead, done)",
+            ),
+            &["job", "state"],
+        )?;
+        registry.register(Box::new(jobs.clone()))?;
+        kwik_jobs::metrics::register(&registry)?;
+        Ok(Self { registry, requests, duration, pool, principal_lookups, principal_cache_live, jobs })
     }
 
     /// Records one request under its route template (`/api/v1/users/{user_id}`, or `unmatched`),
@@ -64,7 +75,18 @@ impl Metrics {
     }
 
     /// The text exposition format, with the pool and principal cache figures refreshed.
-    pub(crate) fn render(&self, db: &Db, principals: &PrincipalCache) -> String {
+    pub(crate) fn render(
+        &self,
+        db: &Db,
+        principals: &PrincipalCache,
+        jobs: Option<&[(String, kwik_jobs::admin::JobState, i64)]>,
+    ) -> String {
+        if let Some(jobs) = jobs {
+            self.jobs.reset();
+            for (name, state, count) in jobs {
+                self.jobs.with_label_values(&[name.as_str(), state.as_str()]).set(*count);
+            }
+        }
         let stats = principals.stats();
         // The cache counts on its own (no registry on the hot path); the counters catch up here.
         for (result, total) in [("hit", stats.hits), ("miss", stats.misses)] {

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use futures_util::future::BoxFuture;
 use kwik_core::MigrationSet;
+use kwik_jobs::JobDef;
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem_openapi::OpenApi;
@@ -40,6 +41,12 @@ pub trait Module: Send + Sync + 'static {
         &[]
     }
 
+    /// Background job kinds the module brings (`kwik_jobs::job::<SendInvoice>()`): workers run
+    /// them in `kwik-server serve` and `kwik-server worker`.
+    fn jobs(&self) -> &'static [JobDef] {
+        &[]
+    }
+
     /// Demo data, loaded by the server's `seed` command. Must be idempotent.
     ///
     /// # Errors
@@ -54,6 +61,7 @@ pub(crate) trait ModuleRuntime: Send + Sync {
     fn name(&self) -> &'static str;
     fn migrations(&self) -> Option<&'static MigrationSet>;
     fn permissions(&self) -> &'static [&'static str];
+    fn jobs(&self) -> &'static [JobDef];
     fn seed<'a>(&'a self, state: &'a AppState) -> BoxFuture<'a, kwik_core::Result<()>>;
 }
 
@@ -66,6 +74,9 @@ impl<M: Module> ModuleRuntime for M {
     }
     fn permissions(&self) -> &'static [&'static str] {
         Module::permissions(self)
+    }
+    fn jobs(&self) -> &'static [JobDef] {
+        Module::jobs(self)
     }
     fn seed<'a>(&'a self, state: &'a AppState) -> BoxFuture<'a, kwik_core::Result<()>> {
         Module::seed(self, state)
@@ -96,13 +107,15 @@ impl OpenApi for NoApi {
 ///         api: (ProjectApi, ProjectActions),
 ///         migrations: ("../../migrations/projects/sqlite", "../../migrations/projects/postgres"),
 ///         permissions: ["project_create", "project_read", "project_update", "project_delete"],
+///         jobs: [SummarizeProjects],
 ///         seed: crate::seed::projects,
 ///     }
 /// }
 /// ```
 ///
 /// `api` is one API type or a tuple of them, each `Default`. `migrations` paths are relative to the calling crate's `Cargo.toml` (embedded with `sqlx::migrate!`, through the `kwik` facade when the crate uses it);
-/// `migrations` and `seed` (an `async fn(&AppState) -> kwik_core::Result<()>`) are optional.
+/// `jobs` lists [`kwik_jobs::Job`] types; `migrations`, `jobs` and `seed` (an
+/// `async fn(&AppState) -> kwik_core::Result<()>`) are optional.
 #[macro_export]
 macro_rules! module {
     (
@@ -112,6 +125,7 @@ macro_rules! module {
             api: $api:ty,
             $(migrations: ($sqlite:literal, $postgres:literal),)?
             permissions: [$($permission:literal),* $(,)?],
+            $(jobs: [$($job:ty),* $(,)?],)?
             $(seed: $seed:path,)?
         }
     ) => {
@@ -144,6 +158,13 @@ macro_rules! module {
             fn permissions(&self) -> &'static [&'static str] {
                 &[$($permission),*]
             }
+
+            $(
+            fn jobs(&self) -> &'static [$crate::__private::JobDef] {
+                const JOBS: &[$crate::__private::JobDef] = &[$($crate::__private::job::<$job>()),*];
+                JOBS
+            }
+            )?
 
             $(
             fn seed<'a>(&'a self, state: &'a $crate::AppState) -> $crate::__private::BoxFuture<'a, $crate::__private::kwik_core::Result<()>> {

@@ -36,6 +36,12 @@ pub struct AppState {
     /// Authenticated principals and API key rows in memory, dropped on every change
     /// (`KWIK_PRINCIPAL_CACHE_*`; see [`PrincipalCache`]).
     pub principals: Arc<PrincipalCache>,
+    /// Values jobs reach with [`kwik_jobs::JobContext::data`] (a mail sender, ...): add yours
+    /// with [`AppState::with_job_data`] before the workers start.
+    pub job_data: kwik_jobs::JobData,
+    /// This process's job workers, once started ([`App::start_workers`](crate::App::start_workers)),
+    /// for the readiness check.
+    pub workers: Arc<std::sync::OnceLock<kwik_jobs::WorkerStatus>>,
 }
 
 impl AppState {
@@ -62,7 +68,16 @@ impl AppState {
             cursor_key: Arc::new(CursorKey::new(&secret)),
             reset_sender: Arc::new(LogSender { reveal_token: settings_debug }),
             declared_permissions: Arc::new(kwik_rbac::BUILTIN_PERMISSIONS.to_vec()),
+            job_data: kwik_jobs::JobData::default(),
+            workers: Arc::default(),
         })
+    }
+
+    /// Shares `value` with every job ([`kwik_jobs::JobContext::data`]).
+    #[must_use]
+    pub fn with_job_data<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.job_data = self.job_data.insert(value);
+        self
     }
 
     /// Replaces the password-reset token sender.

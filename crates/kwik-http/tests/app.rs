@@ -83,7 +83,12 @@ async fn health_endpoints_answer() {
     live.assert_json(json!({"status": "ok"})).await;
     let ready = client.get("/health/ready").send().await;
     ready.assert_status_is_ok();
-    ready.assert_json(json!({"status": "ok", "database": "ok"})).await;
+    ready.assert_json(json!({"status": "ok", "database": "ok", "jobs": {"workers": "off"}})).await;
+    let workers = app.start_workers();
+    let ready = client.get("/health/ready").send().await;
+    let body: serde_json::Value = serde_json::from_str(&ready.0.into_body().into_string().await.unwrap()).unwrap();
+    assert_eq!(body["jobs"]["kinds"], 0, "this app declares no jobs: {body}");
+    workers.shutdown(std::time::Duration::from_secs(1)).await;
 }
 
 #[tokio::test]

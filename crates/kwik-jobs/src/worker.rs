@@ -309,7 +309,7 @@ async fn give_back(db: &Db, worker: &str) {
         Ok(0) => {}
         Ok(n) => tracing::info!(worker, jobs = n, "gave unfinished jobs back to the queue"),
         Err(error) => {
-            tracing::warn!(worker, %error, "could not give jobs back; they run again after the heartbeat timeout")
+            tracing::warn!(worker, %error, "could not give jobs back; they run again after the heartbeat timeout");
         }
     }
 }

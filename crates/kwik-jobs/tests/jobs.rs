@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kwik_core::settings::JobSettings;
 use kwik_core::{Context, Db, Tx};
 use kwik_jobs::admin::{self, JobFilter, JobState, RetryOutcome};
 use kwik_jobs::{EnqueueOptions, Job, JobContext, JobData, JobError, Workers, job};
-use kwik_testing::TestDatabase;
+use kwik_testing::{TestDatabase, eventually};
 use serde::{Deserialize, Serialize};
 
 fn settings() -> JobSettings {
@@ -70,22 +70,6 @@ async fn effects(db: &Db, tag: &str) -> Vec<(String, i64, i64)> {
             .await
             .unwrap(),
     }
-}
-
-/// Waits until `check` holds, for at most `limit`.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    check().await
 }
 
 #[derive(Serialize, Deserialize)]

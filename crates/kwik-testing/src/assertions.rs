@@ -40,3 +40,21 @@ pub async fn assert_validation(response: TestResponse, loc: &[&str]) -> Value {
         .cloned()
         .unwrap_or_else(|| panic!("no validation issue at {loc:?}: {body}"))
 }
+
+/// Polls `check` every 50 ms until it holds or `limit` has passed; returns whether it held
+/// (checked once more at the deadline). For effects that happen in the background: a job
+/// finishing, another instance seeing a change.
+pub async fn eventually<F, Fut>(limit: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    check().await
+}

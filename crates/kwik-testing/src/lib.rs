@@ -47,7 +47,7 @@ mod scenario;
 mod skip;
 
 pub use app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, TestClient, test_settings};
-pub use assertions::{assert_detail, assert_validation, json_of};
+pub use assertions::{assert_detail, assert_validation, eventually, json_of};
 pub use database::{TEST_DATABASE_URL, TestDatabase, backend};
 pub use redis::{TEST_REDIS_URL, redis_rate_limit_settings};
 pub use scenario::{Scenario, TestUser, World};

@@ -2,7 +2,8 @@
 //!
 //! Kwik for Rust through one dependency: the layers (`core`, `auth`, `rbac`, `listing`, `crud`,
 //! `http`), the derives (`Entity`, `FromRow`, `TextEnum`), the `module!` and `permission!`
-//! macros, and a [`prelude`] with what a resource module and `main.rs` use. The derives detect
+//! macros, background jobs (`jobs`), and a [`prelude`] with what a resource module and `main.rs`
+//! use. The derives detect
 //! this crate in the user's Cargo.toml and name everything through it, so a service lists `kwik`
 //! (and `tokio`) and none of poem, poem-openapi, sqlx, sea-query or serde. The individual crates
 //! stay usable on their own.
@@ -33,6 +34,7 @@ pub use kwik_auth as auth;
 pub use kwik_core as core;
 pub use kwik_crud as crud;
 pub use kwik_http as http;
+pub use kwik_jobs as jobs;
 pub use kwik_listing as listing;
 pub use kwik_rbac as rbac;
 #[cfg(feature = "testing")]
@@ -45,6 +47,9 @@ pub use kwik_macros::{Entity, FromRow, TextEnum};
 /// SQL statements (sea-query) for hand-written queries: run them with [`prelude::Queries`]
 /// (`ctx.tx.fetch_all(&query)`).
 pub use sea_query as sql;
+/// serde, for job arguments: `#[derive(Serialize, Deserialize)]` with
+/// `#[serde(crate = "kwik::serde")]` (or list `serde` in Cargo.toml and leave the attribute out).
+pub use serde;
 /// JSON values and the `json!` macro (serde_json), for hooks and tests.
 pub use serde_json as json;
 
@@ -57,6 +62,7 @@ pub mod prelude {
     pub use kwik_crud::Entity as _;
     pub use kwik_crud::{AutoCrud, Condition, Decimal, Operation, Values, ids_in_scope, own_rows_unless};
     pub use kwik_http::{ApiResult, App, AppState, Auth, Tagged};
+    pub use kwik_jobs::{Job, JobContext, JobError};
     pub use poem::web::Data;
     pub use poem_openapi::param::Path;
     pub use poem_openapi::payload::Json;

@@ -25,6 +25,8 @@ pub enum BuiltinTags {
     AuditLog,
     /// Tenants (multi-tenancy).
     Tenants,
+    /// Background jobs.
+    Jobs,
 }
 
 /// A user as returned by the API. Password hashes are never returned.

@@ -126,7 +126,7 @@ fn single_permission_scenario(permissions: &[&str]) -> Scenario {
     scenario
 }
 
-const BUILTIN_PERMISSION_COUNT: i64 = 19; // 14 Kwik permissions + api_key_read, api_key_revoke, audit_log_read, tenant_manage, tenant_switch
+const BUILTIN_PERMISSION_COUNT: i64 = 21; // 14 Kwik permissions + api_key_read, api_key_revoke, audit_log_read, tenant_manage, tenant_switch, job_read, job_manage
 
 // ---------------------------------------------------------------------------------------------
 // Permission gates: 401 without credentials, 403 with all but one required permission, success
