@@ -86,6 +86,12 @@ impl ProjectActions {
 
 permission!(/** `project_read` */ pub ProjectRead = "project_read");
 
+/// When the report runs by itself: `PROJECTS_REPORT_CRON` (six fields, seconds first, UTC),
+/// daily at 03:00 by default — an application's own setting, read at start-up.
+pub fn report_schedule() -> String {
+    std::env::var("PROJECTS_REPORT_CRON").unwrap_or_else(|_| "0 0 3 * * *".to_owned())
+}
+
 /// A job that was queued.
 #[derive(Debug, Clone, Object)]
 pub struct QueuedJob {
@@ -104,7 +110,7 @@ pub enum ReportRequested {
 /// The example app's background job: counts the projects and writes a row to
 /// `project_reports` — once per job, however many times it runs (a worker killed mid-job makes
 /// it run again).
-#[derive(Debug, Clone, kwik::serde::Serialize, kwik::serde::Deserialize)]
+#[derive(Debug, Clone, Default, kwik::serde::Serialize, kwik::serde::Deserialize)]
 #[serde(crate = "kwik::serde")]
 pub struct CountProjects {
     /// Milliseconds of simulated work before the count (0 in the API; tests use it to stop a
@@ -150,6 +156,7 @@ kwik::module! {
         migrations: ("../../migrations/projects/sqlite", "../../migrations/projects/postgres"),
         permissions: ["project_create", "project_read", "project_update", "project_delete"],
         jobs: [CountProjects],
+        schedules: [report_schedule() => CountProjects],
         seed: crate::seed::projects,
     }
 }

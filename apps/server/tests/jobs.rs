@@ -220,3 +220,31 @@ async fn serve_runs_the_workers_and_says_so_in_its_readiness_check() {
     assert!(ready["jobs"]["kinds"].as_u64().unwrap() >= 1, "{ready}");
     assert!(status.success());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_scheduled_every_second_runs_once_per_tick_with_two_instances() {
+    let (database, db) = migrated().await;
+    let every_second = [("PROJECTS_REPORT_CRON", "* * * * * *")];
+    let (mut a, a_logs) = spawn("worker", database.url(), &every_second);
+    let (mut b, b_logs) = spawn("worker", database.url(), &every_second);
+    wait_for_line(&a_logs, "Kwik worker running");
+    wait_for_line(&b_logs, "Kwik worker running");
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let elapsed = started.elapsed().as_secs();
+    signal(&a, "TERM");
+    signal(&b, "TERM");
+    let (sa, sb) = tokio::task::spawn_blocking(move || (a.wait(), b.wait())).await.unwrap();
+    assert!(sa.unwrap().success() && sb.unwrap().success(), "both instances ran throughout");
+
+    let name = JobFilter { state: None, name: Some("count_projects".to_owned()) };
+    let (total, jobs) = admin::list(&db, &name, 0, 1000).await.unwrap();
+    let mut ticks: Vec<_> = jobs.iter().map(|j| j.run_at).collect();
+    ticks.sort();
+    ticks.dedup();
+    assert_eq!(ticks.len(), jobs.len(), "one job per tick, never two: {jobs:?}");
+    assert!(total >= i64::try_from(elapsed).unwrap() - 2, "a job for (about) every second: {total} in {elapsed} s");
+    let rows = reports(&db).await;
+    let done = jobs.iter().filter(|j| j.state == JobState::Done).count();
+    assert_eq!(rows.len(), done, "each finished tick made one report");
+}

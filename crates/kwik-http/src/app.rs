@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kwik_core::{Error, MigrationSet};
-use kwik_jobs::{JobDef, Workers};
+use kwik_jobs::{JobDef, ScheduleDef, Workers};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::{AddData, CatchPanic};
 use poem::web::Data;
@@ -187,12 +187,16 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         crate::spec::finish(&self.openapi().spec())
     }
 
-    /// Runs migrations (framework sets, then each module's), then the start-up hooks
-    /// (bootstrap of permissions and the first superuser). Idempotent.
+    /// Checks the modules' cron expressions, runs migrations (framework sets, then each
+    /// module's), then the start-up hooks (bootstrap of permissions and the first superuser).
+    /// Idempotent.
     ///
     /// # Errors
     /// The first migration or hook that fails.
     pub async fn prepare(&self) -> kwik_core::Result<()> {
+        for schedule in self.schedules() {
+            schedule.validate()?;
+        }
         let mut sets = self.migrations.clone();
         sets.extend(self.modules.iter().filter_map(|m| m.migrations()));
         self.state.db.migrate(&sets).await?;
@@ -214,11 +218,24 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         all
     }
 
-    /// Starts this process's job workers (one per job kind, `KWIK_JOBS_CONCURRENCY` jobs each);
-    /// the readiness check reports them from then on. Stop them with [`Workers::shutdown`].
+    /// Every periodic job the modules declare.
+    pub fn schedules(&self) -> Vec<ScheduleDef> {
+        self.modules.iter().flat_map(|m| m.schedules()).collect()
+    }
+
+    /// Starts this process's job workers (one per job kind, `KWIK_JOBS_CONCURRENCY` jobs each)
+    /// and schedulers; the readiness check reports them from then on. Stop them with
+    /// [`Workers::shutdown`].
     pub fn start_workers(&self) -> Workers {
         let jobs = self.jobs();
-        let workers = Workers::start(&self.state.db, &jobs, self.state.settings.jobs, &self.state.job_data);
+        let schedules = self.schedules();
+        let workers = Workers::start_with_schedules(
+            &self.state.db,
+            &jobs,
+            &schedules,
+            self.state.settings.jobs,
+            &self.state.job_data,
+        );
         let _ = self.state.workers.set(workers.status());
         tracing::info!(kinds = jobs.len(), "job workers started");
         workers

@@ -75,7 +75,7 @@ pub mod __private {
     pub use futures_util::future::BoxFuture;
     pub use kwik_core;
     pub use kwik_core::MigrationSet;
-    pub use kwik_jobs::{JobDef, job};
+    pub use kwik_jobs::{JobDef, ScheduleDef, job};
     pub use kwik_listing::RawListQuery;
     pub use kwik_macros::migrations;
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use futures_util::future::BoxFuture;
 use kwik_core::MigrationSet;
-use kwik_jobs::JobDef;
+use kwik_jobs::{JobDef, ScheduleDef};
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem_openapi::OpenApi;
@@ -47,6 +47,13 @@ pub trait Module: Send + Sync + 'static {
         &[]
     }
 
+    /// Periodic jobs the module brings (`ScheduleDef::new::<NightlyReport>("0 0 3 * * *")`),
+    /// queued once per tick whatever the number of processes; built at start-up, so the cron
+    /// expression may come from settings.
+    fn schedules(&self) -> Vec<ScheduleDef> {
+        Vec::new()
+    }
+
     /// Demo data, loaded by the server's `seed` command. Must be idempotent.
     ///
     /// # Errors
@@ -62,6 +69,7 @@ pub(crate) trait ModuleRuntime: Send + Sync {
     fn migrations(&self) -> Option<&'static MigrationSet>;
     fn permissions(&self) -> &'static [&'static str];
     fn jobs(&self) -> &'static [JobDef];
+    fn schedules(&self) -> Vec<ScheduleDef>;
     fn seed<'a>(&'a self, state: &'a AppState) -> BoxFuture<'a, kwik_core::Result<()>>;
 }
 
@@ -77,6 +85,9 @@ impl<M: Module> ModuleRuntime for M {
     }
     fn jobs(&self) -> &'static [JobDef] {
         Module::jobs(self)
+    }
+    fn schedules(&self) -> Vec<ScheduleDef> {
+        Module::schedules(self)
     }
     fn seed<'a>(&'a self, state: &'a AppState) -> BoxFuture<'a, kwik_core::Result<()>> {
         Module::seed(self, state)
@@ -108,14 +119,16 @@ impl OpenApi for NoApi {
 ///         migrations: ("../../migrations/projects/sqlite", "../../migrations/projects/postgres"),
 ///         permissions: ["project_create", "project_read", "project_update", "project_delete"],
 ///         jobs: [SummarizeProjects],
+///         schedules: ["0 0 3 * * *" => NightlyReport],
 ///         seed: crate::seed::projects,
 ///     }
 /// }
 /// ```
 ///
 /// `api` is one API type or a tuple of them, each `Default`. `migrations` paths are relative to the calling crate's `Cargo.toml` (embedded with `sqlx::migrate!`, through the `kwik` facade when the crate uses it);
-/// `jobs` lists [`kwik_jobs::Job`] types; `migrations`, `jobs` and `seed` (an
-/// `async fn(&AppState) -> kwik_core::Result<()>`) are optional.
+/// `jobs` lists [`kwik_jobs::Job`] types; `schedules` pairs a cron expression (any `&str`
+/// expression: six fields, seconds first, UTC) with a `Job + Default` type; `migrations`, `jobs`,
+/// `schedules` and `seed` (an `async fn(&AppState) -> kwik_core::Result<()>`) are optional.
 #[macro_export]
 macro_rules! module {
     (
@@ -126,6 +139,7 @@ macro_rules! module {
             $(migrations: ($sqlite:literal, $postgres:literal),)?
             permissions: [$($permission:literal),* $(,)?],
             $(jobs: [$($job:ty),* $(,)?],)?
+            $(schedules: [$($cron:expr => $scheduled:ty),* $(,)?],)?
             $(seed: $seed:path,)?
         }
     ) => {
@@ -163,6 +177,12 @@ macro_rules! module {
             fn jobs(&self) -> &'static [$crate::__private::JobDef] {
                 const JOBS: &[$crate::__private::JobDef] = &[$($crate::__private::job::<$job>()),*];
                 JOBS
+            }
+            )?
+
+            $(
+            fn schedules(&self) -> ::std::vec::Vec<$crate::__private::ScheduleDef> {
+                ::std::vec![$($crate::__private::ScheduleDef::new::<$scheduled>($cron)),*]
             }
             )?
 

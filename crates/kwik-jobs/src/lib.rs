@@ -9,6 +9,8 @@
 //! - [`Workers`]: one worker per job kind, polling with `FOR UPDATE SKIP LOCKED` on PostgreSQL
 //!   (so any number of processes share the queue), heartbeats so a killed worker's jobs run
 //!   again elsewhere, graceful shutdown.
+//! - [`ScheduleDef`]: periodic jobs on a cron expression, queued once per tick across every
+//!   process.
 //! - [`admin`]: what `GET /jobs/` and `POST /jobs/{id}/retry` show and do.
 //! - [`JobContext::first_time`]: exactly-once database side effects for jobs that may run twice.
 //!
@@ -50,6 +52,7 @@ mod context;
 mod enqueue;
 mod job;
 pub mod metrics;
+mod schedule;
 mod worker;
 
 use std::sync::LazyLock;
@@ -59,6 +62,7 @@ use kwik_core::MigrationSet;
 pub use context::{JobContext, JobData};
 pub use enqueue::{EnqueueOptions, JobId, enqueue, enqueue_with};
 pub use job::{Job, JobError};
+pub use schedule::ScheduleDef;
 pub use worker::{JobDef, WorkerStatus, Workers, job};
 
 /// The job library's tables (apalis's own migrations: `Jobs` and `Workers` on SQLite, the

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::context::{JobContext, JobData};
 use crate::job::{Job, JobError};
 use crate::metrics;
+use crate::schedule::{ScheduleDef, run_schedule};
 
 /// A job kind as modules declare it: [`job`]`::<SendInvoice>()`.
 #[derive(Clone, Copy)]
@@ -63,12 +64,25 @@ pub struct Workers {
 impl Workers {
     /// Starts a worker for each of `jobs` on `db`. Call from a Tokio runtime.
     pub fn start(db: &Db, jobs: &[JobDef], settings: JobSettings, data: &JobData) -> Self {
+        Self::start_with_schedules(db, jobs, &[], settings, data)
+    }
+
+    /// [`Workers::start`], plus a scheduler for each of `schedules` (their job kinds get workers
+    /// too). Every process may run the same schedules: each tick is queued once.
+    pub fn start_with_schedules(
+        db: &Db,
+        jobs: &[JobDef],
+        schedules: &[ScheduleDef],
+        settings: JobSettings,
+        data: &JobData,
+    ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let live = Arc::new(AtomicUsize::new(0));
         let names = Arc::new(Mutex::new(HashSet::new()));
         let mut seen = std::collections::HashSet::new();
-        let tasks = jobs
-            .iter()
+        let kinds: Vec<&JobDef> = jobs.iter().chain(schedules.iter().map(|s| &s.job)).collect();
+        let mut tasks = kinds
+            .into_iter()
             .filter(|def| seen.insert(def.name))
             .map(|def| {
                 let env = Env {
@@ -83,6 +97,9 @@ impl Workers {
             })
             .collect::<Vec<_>>();
         let kinds = tasks.len();
+        for schedule in schedules {
+            tasks.push(tokio::spawn(run_schedule(db.clone(), schedule.clone(), stopped.clone())));
+        }
         Self { db: db.clone(), stop, tasks, live, names, kinds }
     }
 
@@ -110,10 +127,10 @@ impl Workers {
             return;
         }
         tracing::warn!(grace_secs = grace.as_secs_f64(), "jobs still running at shutdown are given back to the queue");
-        for task in &self.tasks {
+        // Tasks that finished within the grace were consumed by the join above: awaiting them
+        // again would panic.
+        for task in self.tasks.into_iter().filter(|task| !task.is_finished()) {
             task.abort();
-        }
-        for task in self.tasks {
             let _ = task.await;
         }
         let names: Vec<String> = self.names.lock().map(|names| names.iter().cloned().collect()).unwrap_or_default();

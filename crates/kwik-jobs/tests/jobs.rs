@@ -330,3 +330,37 @@ async fn shutdown_gives_unfinished_jobs_back_and_they_run_again() {
     assert!(eventually(Duration::from_secs(5), || async { effects(&db, "long-started").await.len() == 2 }).await);
     workers.shutdown(Duration::from_millis(100)).await;
 }
+
+#[derive(Default, Serialize, Deserialize)]
+struct Tick;
+
+impl Job for Tick {
+    const NAME: &'static str = "tick";
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        record(&ctx, "tick").await
+    }
+}
+
+#[test]
+fn a_bad_cron_expression_is_refused_with_the_job_named() {
+    let error = kwik_jobs::ScheduleDef::new::<Tick>("every morning").validate().unwrap_err();
+    assert!(error.to_string().contains("schedule of job tick"), "{error}");
+    kwik_jobs::ScheduleDef::new::<Tick>("0 0 3 * * *").validate().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_schedulers_on_one_database_queue_each_tick_once() {
+    let (_database, db) = database().await;
+    let schedules = [kwik_jobs::ScheduleDef::new::<Tick>("* * * * * *")];
+    let a = Workers::start_with_schedules(&db, &[], &schedules, settings(), &JobData::default());
+    let b = Workers::start_with_schedules(&db, &[], &schedules, settings(), &JobData::default());
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    a.shutdown(Duration::from_secs(5)).await;
+    b.shutdown(Duration::from_secs(5)).await;
+    let (_, jobs) = admin::list(&db, &JobFilter::default(), 0, 100).await.unwrap();
+    let mut ticks: Vec<_> = jobs.iter().map(|j| j.run_at).collect();
+    ticks.dedup();
+    assert!(jobs.len() >= 2, "a job per second: {jobs:?}");
+    assert_eq!(ticks.len(), jobs.len(), "never two for one tick: {jobs:?}");
+    assert_eq!(effects(&db, "tick").await.len(), jobs.iter().filter(|j| j.state == JobState::Done).count());
+}
