@@ -19,7 +19,8 @@ use crate::Step;
 use crate::bench::{Running, Server, kwik_env, login, target_dir};
 
 /// Pinned Python packages of the virtualenv.
-const PINS: &[&str] = &["schemathesis==4.32.5", "openapi-spec-validator==0.9.0"];
+/// aiosmtpd is the SMTP server the email tests start (`KWIK_TEST_PYTHON`).
+const PINS: &[&str] = &["schemathesis==4.32.5", "openapi-spec-validator==0.9.0", "aiosmtpd==1.4.6"];
 /// Seed of the schemathesis run (reproducible generation).
 pub(crate) const SEED: u64 = 20_261_129;
 /// Time budget of the schemathesis run, seconds.
@@ -41,7 +42,7 @@ fn python() -> Option<&'static str> {
 }
 
 /// The virtualenv with [`PINS`] installed, created on first use.
-fn venv(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn venv(root: &Path) -> Result<PathBuf, String> {
     let python = python().ok_or("no Python")?;
     let dir = target_dir(root).join("kwik-venv");
     let marker = dir.join("kwik-pins.txt");

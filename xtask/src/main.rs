@@ -174,11 +174,23 @@ fn test(root: &Path, quick: bool, cargo_args: &[String]) -> ExitCode {
             note: if in_ci { "unreachable (a failure in CI)".to_owned() } else { "SKIPPED: unreachable".to_owned() },
         });
     }
+    // The email tests start aiosmtpd with the virtualenv's Python (missing: they skip, or fail
+    // under CI).
+    let python = match conformance::venv(root) {
+        Ok(venv) => Some(venv.join("bin/python")),
+        Err(e) => {
+            eprintln!("no Python virtualenv for the email tests: {e}");
+            None
+        }
+    };
     let with_redis = |command: &mut Command| {
         if redis_up {
             command.env("KWIK_TEST_REDIS_URL", &redis_url);
         } else {
             command.env_remove("KWIK_TEST_REDIS_URL");
+        }
+        if let Some(python) = &python {
+            command.env("KWIK_TEST_PYTHON", python);
         }
     };
 

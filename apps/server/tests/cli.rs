@@ -286,6 +286,10 @@ fn openapi_command_prints_the_spec() {
 #[case(&[("KWIK_DATABASE_URL", "mysql://x")], "KWIK_DATABASE_URL: unsupported scheme 'mysql'")]
 #[case(&[("KWIK_SETTINGS_FILE", "/nonexistent/kwik.toml")], "cannot read settings")]
 #[case(&[("KWIK_RATE_LIMIT_STORAGE", "memcached")], "KWIK_RATE_LIMIT_STORAGE: 'memcached' is not valid")]
+#[case(&[("KWIK_SMTP_HOST", "smtp.example.com")], "KWIK_EMAILS_FROM_EMAIL: required with KWIK_SMTP_HOST")]
+#[case(&[("KWIK_SMTP_TLS", "maybe")], "KWIK_SMTP_TLS: 'maybe' is not valid; expected starttls, tls or none")]
+#[case(&[("KWIK_FRONTEND_RESET_URL", "app.example.com/reset")], "KWIK_FRONTEND_RESET_URL: expected an http:// or https:// URL")]
+#[case(&[("KWIK_JOBS_CONCURRENCY", "0")], "KWIK_JOBS_CONCURRENCY: '0' is not valid")]
 fn invalid_settings_stop_startup_with_a_message(#[case] vars: &[(&str, &str)], #[case] expected: &str) {
     let output = Command::new(BIN).env_clear().envs(vars.iter().copied()).output().expect("run");
     assert_eq!(output.status.code(), Some(2), "exit code 2 for bad settings");

@@ -210,6 +210,11 @@ pub struct Settings {
     /// Background jobs: whether `serve` runs workers, how many jobs of one kind run at once, how
     /// often idle workers look for work, and how fast a dead worker's jobs are taken back.
     pub jobs: JobSettings,
+    /// Outgoing email (SMTP): off until `KWIK_SMTP_HOST` is set.
+    pub mail: MailSettings,
+    /// `KWIK_FRONTEND_RESET_URL`: the front end's password-reset page; the reset email links to
+    /// it with `?token=...` appended. Unset: the email carries the token itself.
+    pub frontend_reset_url: Option<String>,
     /// `KWIK_ARGON2_MEMORY_KIB`, `KWIK_ARGON2_ITERATIONS`, `KWIK_ARGON2_PARALLELISM`: argon2id cost
     /// for new password hashes. Defaults are OWASP's Password Storage Cheat Sheet recommendation
     /// (19456 KiB, 2 iterations, 1 lane).
@@ -259,6 +264,39 @@ impl Default for JobSettings {
             heartbeat: Duration::from_secs(5),
         }
     }
+}
+
+/// How the SMTP connection is secured (`KWIK_SMTP_TLS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// `starttls` (or `true`, Kwik's `SMTP_TLS=True`): plain connection upgraded with STARTTLS,
+    /// which is required (no fall-back to plain text). Port 587.
+    StartTls,
+    /// `tls`: TLS from the first byte ("SMTPS"). Port 465.
+    Tls,
+    /// `none` (or `false`): no encryption — only for a relay on the same host or a test server.
+    None,
+}
+
+/// Outgoing email settings (Kwik's names where Kwik has them).
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `KWIK_SMTP_HOST`: the SMTP server. Unset (the default): no email is sent.
+    pub host: Option<String>,
+    /// `KWIK_SMTP_PORT`: default 587 (465 with `KWIK_SMTP_TLS=tls`).
+    pub port: u16,
+    /// `KWIK_SMTP_USER`: the login, if the server wants one.
+    pub user: Option<String>,
+    /// `KWIK_SMTP_PASSWORD`: its password (never logged).
+    pub password: Option<Secret>,
+    /// `KWIK_SMTP_TLS`: `starttls` (default), `tls` or `none`.
+    pub tls: SmtpTls,
+    /// `KWIK_EMAILS_FROM_EMAIL`: the sender address (required with `KWIK_SMTP_HOST`).
+    pub from_email: Option<String>,
+    /// `KWIK_EMAILS_FROM_NAME`: the sender's display name (default: `KWIK_PROJECT_NAME`).
+    pub from_name: Option<String>,
+    /// `KWIK_SMTP_TIMEOUT`, seconds: how long one SMTP command may take. Default 10, 1 to 600.
+    pub timeout: Duration,
 }
 
 /// One invalid setting.
@@ -402,6 +440,37 @@ impl Parser {
         self.errors.push(SettingError { variable: var_name(key), message });
     }
 
+    /// `KWIK_SMTP_*` and `KWIK_EMAILS_FROM_*`.
+    fn mail(&mut self) -> MailSettings {
+        let tls = match self.get("smtp_tls").map(|t| t.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "starttls" | "true" | "1") => SmtpTls::StartTls,
+            Some("tls" | "ssl") => SmtpTls::Tls,
+            Some("none" | "false" | "0") => SmtpTls::None,
+            Some(other) => {
+                let message = format!("'{other}' is not valid; expected starttls, tls or none");
+                self.fail("smtp_tls", message);
+                SmtpTls::StartTls
+            }
+        };
+        let default_port = if tls == SmtpTls::Tls { 465 } else { 587 };
+        let non_empty = |value: Option<&str>| value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let host = non_empty(self.get("smtp_host"));
+        let from_email = non_empty(self.get("emails_from_email"));
+        if host.is_some() && from_email.is_none() {
+            self.fail("emails_from_email", "required with KWIK_SMTP_HOST (the sender address)".to_owned());
+        }
+        MailSettings {
+            port: self.number("smtp_port", default_port, 1u16, u16::MAX),
+            user: non_empty(self.get("smtp_user")),
+            password: self.get("smtp_password").filter(|p| !p.is_empty()).map(|p| Secret::new(p.to_owned())),
+            from_name: non_empty(self.get("emails_from_name")),
+            timeout: Duration::from_secs(self.number("smtp_timeout", 10u64, 1, 600)),
+            host,
+            tls,
+            from_email,
+        }
+    }
+
     fn string(&self, key: &str, default: &str) -> String {
         self.get(key).unwrap_or(default).to_owned()
     }
@@ -521,6 +590,13 @@ impl Parser {
             poll_interval: Duration::from_millis(self.number("jobs_poll_ms", 250u64, 10, 60_000)),
             heartbeat: Duration::from_secs(self.number("jobs_heartbeat", 5u64, 1, 3600)),
         };
+        let mail = self.mail();
+        let frontend_reset_url = self.get("frontend_reset_url").filter(|u| !u.is_empty()).map(str::to_owned);
+        if let Some(url) = &frontend_reset_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            self.fail("frontend_reset_url", "expected an http:// or https:// URL".to_owned());
+        }
         let request_timeout = Some(self.seconds("request_timeout", 30.0)).filter(|d| !d.is_zero());
         let rate_limit_enabled = self.boolean("rate_limit_enabled", true);
         let rate_limit_per_minute = NonZeroU32::new(self.number("rate_limit_per_minute", 0u32, 0, 1_000_000));
@@ -586,6 +662,8 @@ impl Parser {
             audit_log_retention_days,
             principal_cache,
             jobs,
+            mail,
+            frontend_reset_url,
             argon2,
         })
     }

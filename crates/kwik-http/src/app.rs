@@ -229,13 +229,9 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     pub fn start_workers(&self) -> Workers {
         let jobs = self.jobs();
         let schedules = self.schedules();
-        let workers = Workers::start_with_schedules(
-            &self.state.db,
-            &jobs,
-            &schedules,
-            self.state.settings.jobs,
-            &self.state.job_data,
-        );
+        // Jobs reach the app's state (settings, signing keys) as shared data.
+        let data = self.state.job_data.clone().insert(self.state.clone());
+        let workers = Workers::start_with_schedules(&self.state.db, &jobs, &schedules, self.state.settings.jobs, &data);
         let _ = self.state.workers.set(workers.status());
         tracing::info!(kinds = jobs.len(), "job workers started");
         workers

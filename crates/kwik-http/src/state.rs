@@ -48,7 +48,8 @@ impl AppState {
     /// Builds the state from settings and an open database.
     ///
     /// # Errors
-    /// [`kwik_core::Error::Internal`] when the argon2 parameters are rejected.
+    /// [`kwik_core::Error::Internal`] when the argon2 parameters are rejected, or the email
+    /// settings cannot make a mailer.
     pub fn new(settings: Settings, db: Db) -> Result<Self> {
         let secret = settings.secret_key.expose().as_bytes().to_vec();
         let argon2 = settings.argon2;
@@ -58,6 +59,12 @@ impl AppState {
             iterations: argon2.iterations,
             parallelism: argon2.parallelism,
         })?;
+        let mailer = kwik_mail::Mailer::from_settings(&settings.mail, &settings.project_name)
+            .map_err(|e| kwik_core::Error::Internal(format!("email settings: {e}")))?;
+        let job_data = match mailer {
+            Some(mailer) => kwik_jobs::JobData::default().insert(mailer),
+            None => kwik_jobs::JobData::default(),
+        };
         Ok(Self {
             principals: Arc::new(PrincipalCache::new(settings.principal_cache, &db)),
             password_policy: PasswordPolicy::new(settings.password_min_length),
@@ -68,7 +75,7 @@ impl AppState {
             cursor_key: Arc::new(CursorKey::new(&secret)),
             reset_sender: Arc::new(LogSender { reveal_token: settings_debug }),
             declared_permissions: Arc::new(kwik_rbac::BUILTIN_PERMISSIONS.to_vec()),
-            job_data: kwik_jobs::JobData::default(),
+            job_data,
             workers: Arc::default(),
         })
     }

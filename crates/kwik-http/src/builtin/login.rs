@@ -24,7 +24,10 @@ crate::permission!(
 );
 
 /// How long a password-reset token lives (Kwik: 48 hours).
-const RESET_TOKEN_HOURS: i64 = 48;
+use super::reset_email::RESET_TOKEN_HOURS;
+
+/// The answer of `POST /login/password-recovery`, whether or not the address has an account.
+const RECOVERY_MESSAGE: &str = "If this address belongs to an account, a password reset link has been sent";
 
 /// Login and token endpoints.
 #[derive(Debug, Clone, Copy, Default)]
@@ -223,6 +226,21 @@ impl LoginApi {
         if let Some(user) = users::by_email(&mut state.db.clone(), body.email.trim()).await?
             && user.is_active
         {
+            if state.job_data.get::<kwik_mail::Mailer>().is_some() {
+                // Queued in the background too, so the answer takes as long for unknown addresses.
+                let db = state.db.clone();
+                tokio::spawn(async move {
+                    let queued = async {
+                        let mut ctx = Context::begin(&db, None).await?;
+                        kwik_jobs::enqueue(&mut ctx, super::PasswordResetEmail { user_id: user.id }).await?;
+                        ctx.commit().await
+                    };
+                    if let Err(error) = queued.await {
+                        tracing::error!(user_id = user.id, %error, "could not queue the password reset email");
+                    }
+                });
+                return Ok(Json(Message { msg: RECOVERY_MESSAGE.to_owned() }));
+            }
             let claims = Claims::reset(
                 user.id,
                 user.token_version,
@@ -233,9 +251,7 @@ impl LoginApi {
             let sender = state.reset_sender.clone();
             tokio::spawn(async move { sender.send(&user.email, &token).await });
         }
-        Ok(Json(Message {
-            msg: "If this address belongs to an account, a password reset link has been sent".to_owned(),
-        }))
+        Ok(Json(Message { msg: RECOVERY_MESSAGE.to_owned() }))
     }
 }
 

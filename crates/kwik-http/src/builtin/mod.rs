@@ -9,6 +9,7 @@ mod login;
 pub mod permission_sets;
 mod permissions;
 mod rank;
+mod reset_email;
 mod roles;
 pub mod schemas;
 mod tenants;
@@ -19,6 +20,7 @@ pub use audit_log::{AuditLogApi, AuditLogEntryProfile, AuditLogRead};
 pub use jobs::{JobManage, JobProfile, JobRead, JobStateName, JobsApi};
 pub use login::{Impersonification, LoginApi};
 pub use permissions::PermissionsApi;
+pub use reset_email::{PASSWORD_RESET_EMAIL, PasswordResetEmail};
 pub use roles::RolesApi;
 pub use tenants::{TenantManage, TenantProfile, TenantsApi};
 pub use users::UsersApi;
@@ -56,5 +58,11 @@ impl Module for Builtin {
 
     fn permissions(&self) -> &'static [&'static str] {
         &BUILTIN_MODULE_PERMISSIONS
+    }
+
+    fn jobs(&self) -> &'static [kwik_jobs::JobDef] {
+        const JOBS: &[kwik_jobs::JobDef] =
+            &[kwik_jobs::job::<PasswordResetEmail>(), kwik_jobs::job::<kwik_mail::SendEmail>()];
+        JOBS
     }
 }
