@@ -2,7 +2,7 @@
 //!
 //! Kwik for Rust through one dependency: the layers (`core`, `auth`, `rbac`, `listing`, `crud`,
 //! `http`), the derives (`Entity`, `FromRow`, `TextEnum`), the `module!` and `permission!`
-//! macros, background jobs (`jobs`), and a [`prelude`] with what a resource module and `main.rs`
+//! macros, background jobs and schedules (`jobs`), email (`mail`), and a [`prelude`] with what a resource module and `main.rs`
 //! use. The derives detect
 //! this crate in the user's Cargo.toml and name everything through it, so a service lists `kwik`
 //! (and `tokio`) and none of poem, poem-openapi, sqlx, sea-query or serde. The individual crates
@@ -35,6 +35,7 @@ pub use kwik_core as core;
 pub use kwik_crud as crud;
 pub use kwik_http as http;
 pub use kwik_jobs as jobs;
+pub use kwik_mail as mail;
 pub use kwik_listing as listing;
 pub use kwik_rbac as rbac;
 #[cfg(feature = "testing")]
