@@ -253,6 +253,10 @@ pub struct JobSettings {
     /// worker silent for three heartbeats is dead, and its jobs run again elsewhere. Default 5,
     /// from 1 to 3600.
     pub heartbeat: Duration,
+    /// `KWIK_JOBS_RETENTION_DAYS`: finished (`done`) jobs are deleted this long after they ended,
+    /// by the workers, hourly; dead jobs are kept. Default 7 days; `0`: kept forever; at most
+    /// 36500.
+    pub retention: Option<Duration>,
 }
 
 impl Default for JobSettings {
@@ -262,6 +266,7 @@ impl Default for JobSettings {
             concurrency: 4,
             poll_interval: Duration::from_millis(250),
             heartbeat: Duration::from_secs(5),
+            retention: Some(Duration::from_hours(7 * 24)),
         }
     }
 }
@@ -589,6 +594,9 @@ impl Parser {
             concurrency: self.number("jobs_concurrency", 4usize, 1, 1000),
             poll_interval: Duration::from_millis(self.number("jobs_poll_ms", 250u64, 10, 60_000)),
             heartbeat: Duration::from_secs(self.number("jobs_heartbeat", 5u64, 1, 3600)),
+            retention: Some(self.number("jobs_retention_days", 7u64, 0, 36_500))
+                .filter(|days| *days > 0)
+                .map(|days| Duration::from_hours(days * 24)),
         };
         let mail = self.mail();
         let frontend_reset_url = self.get("frontend_reset_url").filter(|u| !u.is_empty()).map(str::to_owned);

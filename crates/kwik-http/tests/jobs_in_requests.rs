@@ -98,6 +98,7 @@ async fn a_failed_request_leaves_no_job_and_a_committed_one_runs_once() {
         concurrency: 2,
         poll_interval: Duration::from_millis(50),
         heartbeat: Duration::from_secs(1),
+        retention: None,
     };
     // Workers for the job kinds the module declares (`jobs: [Ping]`), as `serve` starts them.
     let declared = kwik_http::Module::jobs(&Pings);

@@ -229,6 +229,53 @@ pub async fn retry(db: &Db, id: &str) -> Result<RetryOutcome> {
     })
 }
 
+/// Deletes finished (`done`) jobs that ended more than `older_than` ago, then the records of
+/// workers silent for as long that no job refers to any more. Dead jobs are kept (an operator
+/// retries or inspects them). Returns `(jobs, workers)` deleted.
+///
+/// # Errors
+/// The database's error.
+pub async fn prune(db: &Db, older_than: std::time::Duration) -> Result<(u64, u64)> {
+    let seconds = i64::try_from(older_than.as_secs()).unwrap_or(i64::MAX);
+    Ok(match db {
+        Db::Sqlite(pool) => {
+            let cutoff = i64::try_from(unix_now()).unwrap_or(i64::MAX).saturating_sub(seconds);
+            let jobs = sqlx::query("DELETE FROM Jobs WHERE status = 'Done' AND done_at < ?")
+                .bind(cutoff)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            let workers = sqlx::query(
+                "DELETE FROM Workers WHERE last_seen < ? \
+                 AND id NOT IN (SELECT lock_by FROM Jobs WHERE lock_by IS NOT NULL)",
+            )
+            .bind(cutoff)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            (jobs, workers)
+        }
+        Db::Postgres(pool) => {
+            let jobs = sqlx::query(
+                "DELETE FROM apalis.jobs WHERE status = 'Done' AND done_at < now() - make_interval(secs => $1::float8)",
+            )
+            .bind(seconds)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            let workers = sqlx::query(
+                "DELETE FROM apalis.workers w WHERE last_seen < now() - make_interval(secs => $1::float8) \
+                 AND NOT EXISTS (SELECT 1 FROM apalis.jobs j WHERE j.lock_by = w.id)",
+            )
+            .bind(seconds)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            (jobs, workers)
+        }
+    })
+}
+
 /// How many jobs each name has in each state (states without jobs left out).
 ///
 /// # Errors

@@ -100,6 +100,9 @@ impl Workers {
         for schedule in schedules {
             tasks.push(tokio::spawn(run_schedule(db.clone(), schedule.clone(), stopped.clone())));
         }
+        if let Some(retention) = settings.retention {
+            tasks.push(tokio::spawn(prune_hourly(db.clone(), retention, stopped.clone())));
+        }
         Self { db: db.clone(), stop, tasks, live, names, kinds }
     }
 
@@ -156,6 +159,23 @@ impl WorkerStatus {
     /// Job kinds started.
     pub fn kinds(&self) -> usize {
         self.kinds
+    }
+}
+
+/// Deletes old finished jobs a minute after start and then every hour, until the stop signal.
+async fn prune_hourly(db: Db, retention: Duration, mut stop: watch::Receiver<bool>) {
+    let mut wait = Duration::from_mins(1);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        match crate::admin::prune(&db, retention).await {
+            Ok((0, 0)) => {}
+            Ok((jobs, workers)) => tracing::info!(jobs, workers, "finished jobs and silent workers pruned"),
+            Err(error) => tracing::warn!(%error, "could not prune finished jobs"),
+        }
+        wait = Duration::from_hours(1);
     }
 }
 

@@ -19,6 +19,7 @@ fn settings() -> JobSettings {
         concurrency: 4,
         poll_interval: Duration::from_millis(50),
         heartbeat: Duration::from_secs(1),
+        retention: None,
     }
 }
 
@@ -363,4 +364,46 @@ async fn two_schedulers_on_one_database_queue_each_tick_once() {
     assert!(jobs.len() >= 2, "a job per second: {jobs:?}");
     assert_eq!(ticks.len(), jobs.len(), "never two for one tick: {jobs:?}");
     assert_eq!(effects(&db, "tick").await.len(), jobs.iter().filter(|j| j.state == JobState::Done).count());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pruning_deletes_old_finished_jobs_and_keeps_dead_ones() {
+    let (_database, db) = database().await;
+    let mut ctx = Context::begin(&db, None).await.unwrap();
+    let done = kwik_jobs::enqueue(&mut ctx, Count { tag: "old".into() }).await.unwrap();
+    let dead = kwik_jobs::enqueue(&mut ctx, Slow { millis: 5000 }).await.unwrap();
+    let recent = kwik_jobs::enqueue(&mut ctx, Count { tag: "recent".into() }).await.unwrap();
+    ctx.commit().await.unwrap();
+    let workers = Workers::start(&db, &[job::<Count>(), job::<Slow>()], settings(), &JobData::default());
+    let settled = eventually(Duration::from_secs(10), || async {
+        let mut states = Vec::new();
+        for id in [&done, &dead, &recent] {
+            states.push(admin::get(&db, id).await.unwrap().unwrap().state);
+        }
+        states == [JobState::Done, JobState::Dead, JobState::Done]
+    })
+    .await;
+    workers.shutdown(Duration::from_secs(5)).await;
+    assert!(settled);
+    // Two days ago, for the first finished job and the dead one.
+    let backdate = match &db {
+        Db::Sqlite(_) => "UPDATE Jobs SET done_at = done_at - 172800 WHERE id IN ($1, $2)".replace('$', "?"),
+        Db::Postgres(_) => {
+            "UPDATE apalis.jobs SET done_at = done_at - interval '2 days' WHERE id IN ($1, $2)".to_owned()
+        }
+    };
+    match &db {
+        Db::Sqlite(pool) => {
+            sqlx::query(sqlx::AssertSqlSafe(backdate)).bind(&done).bind(&dead).execute(pool).await.map(drop)
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(sqlx::AssertSqlSafe(backdate)).bind(&done).bind(&dead).execute(pool).await.map(drop)
+        }
+    }
+    .unwrap();
+    let (jobs, _workers) = admin::prune(&db, Duration::from_hours(24)).await.unwrap();
+    assert_eq!(jobs, 1, "only the old finished job");
+    assert!(admin::get(&db, &done).await.unwrap().is_none());
+    assert_eq!(admin::get(&db, &dead).await.unwrap().unwrap().state, JobState::Dead, "dead jobs are kept");
+    assert_eq!(admin::get(&db, &recent).await.unwrap().unwrap().state, JobState::Done);
 }
