@@ -47,6 +47,9 @@ struct Env {
     live: Arc<AtomicUsize>,
     /// The names of this process's registered workers (what their jobs' `lock_by` says).
     names: Arc<Mutex<HashSet<String>>>,
+    /// Where the job library polls, locks and acknowledges: on PostgreSQL a small pool of its
+    /// own (see [`queue_pool`]); on SQLite the application's.
+    queue: Db,
 }
 
 /// The running workers of this process: one per job kind, each running up to
@@ -54,6 +57,7 @@ struct Env {
 #[derive(Debug)]
 pub struct Workers {
     db: Db,
+    queue: Db,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     live: Arc<AtomicUsize>,
@@ -79,6 +83,7 @@ impl Workers {
         let (stop, stopped) = watch::channel(false);
         let live = Arc::new(AtomicUsize::new(0));
         let names = Arc::new(Mutex::new(HashSet::new()));
+        let queue = queue_pool(db);
         let mut seen = std::collections::HashSet::new();
         let kinds: Vec<&JobDef> = jobs.iter().chain(schedules.iter().map(|s| &s.job)).collect();
         let mut tasks = kinds
@@ -92,6 +97,7 @@ impl Workers {
                     stop: stopped.clone(),
                     live: live.clone(),
                     names: names.clone(),
+                    queue: queue.clone(),
                 };
                 tokio::spawn((def.run)(env))
             })
@@ -103,7 +109,7 @@ impl Workers {
         if let Some(retention) = settings.retention {
             tasks.push(tokio::spawn(prune_hourly(db.clone(), retention, stopped.clone())));
         }
-        Self { db: db.clone(), stop, tasks, live, names, kinds }
+        Self { db: db.clone(), queue, stop, tasks, live, names, kinds }
     }
 
     /// How many job kinds have a worker connected to the database now (for readiness).
@@ -127,18 +133,27 @@ impl Workers {
         let _ = self.stop.send(true);
         let all = futures_util::future::join_all(self.tasks.iter_mut());
         if tokio::time::timeout(grace, all).await.is_ok() {
+            self.close_queue_pool().await;
             return;
         }
         tracing::warn!(grace_secs = grace.as_secs_f64(), "jobs still running at shutdown are given back to the queue");
         // Tasks that finished within the grace were consumed by the join above: awaiting them
         // again would panic.
-        for task in self.tasks.into_iter().filter(|task| !task.is_finished()) {
+        for task in std::mem::take(&mut self.tasks).into_iter().filter(|task| !task.is_finished()) {
             task.abort();
             let _ = task.await;
         }
         let names: Vec<String> = self.names.lock().map(|names| names.iter().cloned().collect()).unwrap_or_default();
         for name in names {
             give_back(&self.db, &name).await;
+        }
+        self.close_queue_pool().await;
+    }
+
+    /// Closes the workers' own pool (PostgreSQL), with whatever a stopped poll left in it.
+    async fn close_queue_pool(&self) {
+        if let Db::Postgres(queue) = &self.queue {
+            queue.close().await;
         }
     }
 }
@@ -176,6 +191,27 @@ async fn prune_hourly(db: Db, retention: Duration, mut stop: watch::Receiver<boo
             Err(error) => tracing::warn!(%error, "could not prune finished jobs"),
         }
         wait = Duration::from_hours(1);
+    }
+}
+
+/// The pool the job library uses. On PostgreSQL, a small one of its own (`application_name`
+/// `kwik-job-workers`): stopping a worker cancels the library's poll mid-transaction, and sqlx
+/// 0.9.0 can then return that connection to its pool still inside the transaction (sqlx issue
+/// 4393); kept apart, such a connection never serves the application's requests, and it is
+/// closed with this pool at shutdown. On SQLite, the application's pool (an in-memory database
+/// exists only in it).
+fn queue_pool(db: &Db) -> Db {
+    match db {
+        Db::Sqlite(_) => db.clone(),
+        Db::Postgres(pool) => {
+            let options = (*pool.connect_options()).clone().application_name("kwik-job-workers");
+            let queue = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(4)
+                .min_connections(0)
+                .acquire_timeout(pool.options().get_acquire_timeout())
+                .connect_lazy_with(options);
+            Db::Postgres(queue)
+        }
     }
 }
 
@@ -228,7 +264,7 @@ async fn run_once<J: Job>(
         let _ = stop.wait_for(|stopped| *stopped).await;
         let _ = stopper.stop();
     };
-    match &env.db {
+    match &env.queue {
         Db::Sqlite(pool) => {
             let config = apalis_sqlite::Config::default()
                 .queue(J::NAME)

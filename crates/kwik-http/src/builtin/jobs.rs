@@ -18,6 +18,10 @@ use crate::state::AppState;
 
 permission!(/** `job_read` */ pub JobRead = "job_read");
 permission!(/** `job_manage` */ pub JobManage = "job_manage");
+permission!(
+    /// `job_manage` and `job_read`: retrying answers with the job, which only readers may see.
+    pub RetryJob = "job_manage", "job_read"
+);
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -152,40 +156,58 @@ impl JobsApi {
         &self,
         state: Data<&AppState>,
         auth: Auth<JobRead>,
-        #[oai(validator(max_length = 64))] job_id: Path<String>,
+        job_id: Path<String>,
     ) -> ApiResult<Json<JobProfile>> {
         across_tenants(&state, &auth)?;
-        match admin::get(&state.db, &job_id).await? {
+        let job_id = checked_id(&job_id)?;
+        match admin::get(&state.db, job_id).await? {
             Some(job) => Ok(Json(job.into())),
-            None => Err(not_found(&job_id).into()),
+            None => Err(not_found(job_id).into()),
         }
     }
 
     /// Retry a dead job
     ///
-    /// Requires: `job_manage` (and `tenant_switch` with multi-tenancy on). Queues the dead job
+    /// Requires: `job_manage` and `job_read` (and `tenant_switch` with multi-tenancy on). Queues the dead job
     /// again, due now, its attempts counted from zero. Unknown id: 404; a job that is not dead
     /// (it runs, or will, by itself): 409.
     #[oai(path = "/:job_id/retry", method = "post")]
     async fn retry(
         &self,
         state: Data<&AppState>,
-        auth: Auth<JobManage>,
-        #[oai(validator(max_length = 64))] job_id: Path<String>,
+        auth: Auth<RetryJob>,
+        job_id: Path<String>,
     ) -> ApiResult<Json<JobProfile>> {
         across_tenants(&state, &auth)?;
-        match admin::retry(&state.db, &job_id).await? {
+        let job_id = checked_id(&job_id)?;
+        match admin::retry(&state.db, job_id).await? {
             RetryOutcome::Queued => {
-                tracing::info!(job_id = %job_id.0, user_id = auth.id(), "dead job retried");
-                let job = admin::get(&state.db, &job_id).await?.ok_or_else(|| not_found(&job_id))?;
+                tracing::info!(job_id, user_id = auth.id(), "dead job retried");
+                let job = admin::get(&state.db, job_id).await?.ok_or_else(|| not_found(job_id))?;
                 Ok(Json(job.into()))
             }
-            RetryOutcome::NotFound => Err(not_found(&job_id).into()),
+            RetryOutcome::NotFound => Err(not_found(job_id).into()),
             RetryOutcome::NotDead(current) => {
                 Err(Error::Conflict(format!("Only dead jobs can be retried; this one is {}", current.as_str())).into())
             }
         }
     }
+}
+
+/// Longest job id looked up (ids are 26-character ULIDs).
+const MAX_JOB_ID_CHARS: usize = 64;
+
+/// The path's job id, or a 422 at `["path", "job_id"]` when it is longer than any id can be (not
+/// echoed back).
+fn checked_id(id: &str) -> Result<&str, Error> {
+    if id.chars().count() > MAX_JOB_ID_CHARS {
+        return Err(Error::validation(kwik_core::ValidationIssue::new(
+            "string_too_long",
+            &["path", "job_id"],
+            format!("String should have at most {MAX_JOB_ID_CHARS} characters"),
+        )));
+    }
+    Ok(id)
 }
 
 fn not_found(id: &str) -> Error {

@@ -17,7 +17,7 @@ mod users;
 
 pub use api_keys::{API_KEY_PERMISSIONS, ApiKeysApi};
 pub use audit_log::{AuditLogApi, AuditLogEntryProfile, AuditLogRead};
-pub use jobs::{JobManage, JobProfile, JobRead, JobStateName, JobsApi};
+pub use jobs::{JobManage, JobProfile, JobRead, JobStateName, JobsApi, RetryJob};
 pub use login::{Impersonification, LoginApi};
 pub use permissions::PermissionsApi;
 pub use reset_email::{PASSWORD_RESET_EMAIL, PasswordResetEmail};
