@@ -170,7 +170,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
             Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Self::Postgres(pool) => Tx::Postgres(begin_postgres(pool).await?),
         })
     }
 
@@ -184,7 +184,7 @@ impl Db {
     pub async fn begin_write(&self) -> Result<Tx> {
         Ok(match self {
             Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Self::Postgres(pool) => Tx::Postgres(begin_postgres(pool).await?),
         })
     }
 
@@ -472,6 +472,19 @@ impl Tx {
             Self::Autocommit(_) => {}
         }
         Ok(())
+    }
+}
+
+/// `BEGIN` on a pooled PostgreSQL connection, in a task of its own: when the caller is cancelled
+/// mid-round-trip (a request timeout, a client that hangs up), sqlx 0.9.0 returns the connection
+/// to the pool still inside the transaction it began (transact-rs/sqlx#4393), and later
+/// statements on it would run in a transaction nobody commits. The task always finishes the
+/// `BEGIN`; a transaction nobody awaits is then dropped, which rolls it back properly.
+async fn begin_postgres(pool: &PgPool) -> std::result::Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin().await }).await {
+        Ok(outcome) => outcome,
+        Err(join) => Err(sqlx::Error::Protocol(format!("BEGIN task failed: {join}"))),
     }
 }
 
