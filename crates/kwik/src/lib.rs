@@ -35,8 +35,8 @@ pub use kwik_core as core;
 pub use kwik_crud as crud;
 pub use kwik_http as http;
 pub use kwik_jobs as jobs;
-pub use kwik_mail as mail;
 pub use kwik_listing as listing;
+pub use kwik_mail as mail;
 pub use kwik_rbac as rbac;
 #[cfg(feature = "testing")]
 pub use kwik_testing as testing;

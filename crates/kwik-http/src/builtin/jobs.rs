@@ -136,10 +136,10 @@ impl JobsApi {
         #[oai(validator(max_length = 200))]
         name: Query<Option<String>>,
         /// Rows to skip (default 0).
-        #[oai(validator(maximum(value = "1000000000")))]
+        #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
         skip: Query<Option<u64>>,
         /// Page size (default 100, at most 1000).
-        #[oai(validator(maximum(value = "1000")))]
+        #[oai(validator(minimum(value = "0"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
     ) -> ApiResult<Json<Paginated<JobProfile>>> {
         across_tenants(&state, &auth)?;
