@@ -339,12 +339,22 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     ) -> std::io::Result<()> {
         let timeout = self.state.settings.backend_graceful_timeout;
         let workers = self.state.settings.jobs.workers.then(|| self.start_workers());
-        let result = Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(self.endpoint(), shutdown, Some(timeout))
-            .await;
-        if let Some(workers) = workers {
-            workers.shutdown(timeout).await;
-        }
+        // The server and the workers stop together, each with the grace period.
+        let (signalled, signal) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        };
+        let server =
+            Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(self.endpoint(), shutdown, Some(timeout));
+        let stop_workers = async move {
+            if let Some(workers) = workers {
+                // The server ended, by the signal or by an error: stop the workers either way.
+                let _ = signal.await;
+                workers.shutdown(timeout).await;
+            }
+        };
+        let (result, ()) = tokio::join!(server, stop_workers);
         self.state.db.close().await;
         result
     }

@@ -14,10 +14,12 @@ pub type JobId = String;
 /// When and how to enqueue a job: [`enqueue_with`]'s options.
 #[derive(Debug, Clone, Default)]
 pub struct EnqueueOptions {
-    /// Run no earlier than this long from now (default: at once). Whole seconds on SQLite.
+    /// Run no earlier than this long from now (default: at once). Due times are whole seconds,
+    /// rounded up.
     pub delay: Duration,
-    /// At most one job of this kind with this key is ever queued: a second enqueue with the same
-    /// key does nothing and returns `None` (the unique index on `(job name, key)`).
+    /// At most one job of this kind with this key exists: a second enqueue with the same key
+    /// does nothing and returns `None` (the unique index on `(job name, key)`) for as long as the
+    /// first is kept (done jobs are deleted after `KWIK_JOBS_RETENTION_DAYS`).
     pub unique_key: Option<String>,
 }
 
@@ -55,7 +57,9 @@ pub async fn enqueue<J: Job>(ctx: &mut Context, job: J) -> Result<JobId> {
 pub async fn enqueue_with<J: Job>(ctx: &mut Context, job: J, options: EnqueueOptions) -> Result<Option<JobId>> {
     let args = serde_json::to_vec(&job).map_err(|e| Error::Internal(format!("job {}: {e}", J::NAME)))?;
     let id = ulid_string();
-    let run_at = unix_now() + options.delay.as_secs();
+    // Due times are whole seconds (both libraries store them so): round up, never sooner.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let run_at = u64::try_from((now + options.delay).as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
     let mut builder = TaskBuilder::new(args)
         .task_id(TaskId::from_string(id.clone()))
         .max_attempts(J::MAX_ATTEMPTS as usize)
@@ -78,9 +82,13 @@ pub(crate) async fn push(tx: &mut Tx, queue: &str, task: Task<Vec<u8>>, unique: 
             let mut conn = pool.acquire().await?;
             push_sqlite(&mut conn, queue, task, unique).await
         }
-        Tx::Autocommit(kwik_core::Db::Postgres(pool)) => {
-            let mut conn = pool.acquire().await?;
-            push_postgres(&mut conn, queue, task, unique).await
+        Tx::Autocommit(db @ kwik_core::Db::Postgres(_)) => {
+            // A transaction of its own (the unique key's savepoint needs one), begun by `Db`,
+            // which never leaves a cancelled `BEGIN` in the pool.
+            let mut tx = db.begin().await?;
+            let queued = Box::pin(push(&mut tx, queue, task, unique)).await?;
+            tx.commit().await?;
+            Ok(queued)
         }
     }
 }
@@ -99,8 +107,12 @@ async fn push_sqlite(
     if before {
         return Ok(false);
     }
-    apalis_sqlite::queries::push_tasks(conn, queue, &[task]).await.map_err(library_error)?;
-    Ok(true)
+    let id = task.task_id().map(ToString::to_string);
+    apalis_sqlite::queries::push_tasks(&mut *conn, queue, &[task]).await.map_err(library_error)?;
+    // The insert ignores a key taken meanwhile (ON CONFLICT DO NOTHING): say whether it is there.
+    let inserted: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM Jobs WHERE id = ?").bind(id).fetch_optional(conn).await?;
+    Ok(inserted.is_some())
 }
 
 async fn exists_sqlite(conn: &mut sqlx::SqliteConnection, queue: &str, key: &str) -> Result<bool> {

@@ -2,7 +2,7 @@
 //! [`register`]): runs by outcome, run time, jobs running now.
 
 use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::Instant;
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
@@ -41,17 +41,34 @@ pub fn register(registry: &Registry) -> Result<(), prometheus::Error> {
     Ok(())
 }
 
-pub(crate) fn started(job: &str) {
-    if let Some(c) = COLLECTORS.as_ref() {
-        c.running.with_label_values(&[job]).inc();
+/// One run in progress: counted in `kwik_jobs_running` until dropped (also when the run is
+/// dropped midway, at shutdown); [`Run::finish`] records its outcome and duration.
+pub(crate) struct Run {
+    job: &'static str,
+    started: Instant,
+}
+
+impl Run {
+    pub(crate) fn start(job: &'static str) -> Self {
+        if let Some(c) = COLLECTORS.as_ref() {
+            c.running.with_label_values(&[job]).inc();
+        }
+        Self { job, started: Instant::now() }
+    }
+
+    pub(crate) fn finish(self, succeeded: bool) {
+        if let Some(c) = COLLECTORS.as_ref() {
+            c.duration.with_label_values(&[self.job]).observe(self.started.elapsed().as_secs_f64());
+            let outcome = if succeeded { "succeeded" } else { "failed" };
+            c.runs.with_label_values(&[self.job, outcome]).inc();
+        }
     }
 }
 
-pub(crate) fn finished(job: &str, took: Duration, succeeded: bool) {
-    if let Some(c) = COLLECTORS.as_ref() {
-        c.running.with_label_values(&[job]).dec();
-        c.duration.with_label_values(&[job]).observe(took.as_secs_f64());
-        let outcome = if succeeded { "succeeded" } else { "failed" };
-        c.runs.with_label_values(&[job, outcome]).inc();
+impl Drop for Run {
+    fn drop(&mut self) {
+        if let Some(c) = COLLECTORS.as_ref() {
+            c.running.with_label_values(&[self.job]).dec();
+        }
     }
 }

@@ -1,16 +1,18 @@
 //! Workers: one apalis worker per job kind, polling the application's database.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use apalis::prelude::{Attempt, BackendExt, Data, TaskId, WorkerBuilder, WorkerBuilderExt, WorkerContext};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use kwik_core::Db;
 use kwik_core::settings::JobSettings;
+use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::context::{JobContext, JobData};
@@ -58,6 +60,7 @@ struct Env {
 pub struct Workers {
     db: Db,
     queue: Db,
+    heartbeat: Duration,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     live: Arc<AtomicUsize>,
@@ -109,7 +112,7 @@ impl Workers {
         if let Some(retention) = settings.retention {
             tasks.push(tokio::spawn(prune_hourly(db.clone(), retention, stopped.clone())));
         }
-        Self { db: db.clone(), queue, stop, tasks, live, names, kinds }
+        Self { db: db.clone(), queue, heartbeat: settings.heartbeat, stop, tasks, live, names, kinds }
     }
 
     /// How many job kinds have a worker connected to the database now (for readiness).
@@ -131,8 +134,13 @@ impl Workers {
     /// back to the queue (they run again, on this or another process) and returns.
     pub async fn shutdown(mut self, grace: Duration) {
         let _ = self.stop.send(true);
+        // The library sends no heartbeat while it shuts down: keep the workers alive for the
+        // grace period, so other processes do not take their running jobs for orphans.
+        let keep_alive = tokio::spawn(keep_alive(self.db.clone(), self.names.clone(), self.heartbeat));
         let all = futures_util::future::join_all(self.tasks.iter_mut());
-        if tokio::time::timeout(grace, all).await.is_ok() {
+        let finished = tokio::time::timeout(grace, all).await.is_ok();
+        keep_alive.abort();
+        if finished {
             self.close_queue_pool().await;
             return;
         }
@@ -194,6 +202,31 @@ async fn prune_hourly(db: Db, retention: Duration, mut stop: watch::Receiver<boo
     }
 }
 
+/// Marks this process's workers as seen, every `heartbeat`, until aborted.
+async fn keep_alive(db: Db, names: Arc<Mutex<HashSet<String>>>, heartbeat: Duration) {
+    loop {
+        tokio::time::sleep(heartbeat).await;
+        let current: Vec<String> = names.lock().map(|names| names.iter().cloned().collect()).unwrap_or_default();
+        for name in current {
+            let seen = match &db {
+                Db::Sqlite(pool) => sqlx::query("UPDATE Workers SET last_seen = strftime('%s', 'now') WHERE id = ?")
+                    .bind(&name)
+                    .execute(pool)
+                    .await
+                    .map(drop),
+                Db::Postgres(pool) => sqlx::query("UPDATE apalis.workers SET last_seen = now() WHERE id = $1")
+                    .bind(&name)
+                    .execute(pool)
+                    .await
+                    .map(drop),
+            };
+            if let Err(error) = seen {
+                tracing::warn!(worker = name, %error, "could not send a heartbeat while shutting down");
+            }
+        }
+    }
+}
+
 /// The pool the job library uses. On PostgreSQL, a small one of its own (`application_name`
 /// `kwik-job-workers`): stopping a worker cancels the library's poll mid-transaction, and sqlx
 /// 0.9.0 can then return that connection to its pool still inside the transaction (sqlx issue
@@ -236,8 +269,9 @@ fn run_worker<J: Job>(env: Env) -> BoxFuture<'static, ()> {
             if let Ok(mut names) = env.names.lock() {
                 names.remove(&name);
             }
+            let stopped = *stop.borrow();
             match outcome {
-                Ok(()) if *stop.borrow() => return,
+                _ if stopped => return,
                 Ok(()) => tracing::warn!(job = J::NAME, "job worker stopped; restarting"),
                 Err(error) => tracing::warn!(job = J::NAME, %error, "job worker failed; restarting in 1 s"),
             }
@@ -258,12 +292,6 @@ async fn run_once<J: Job>(
 ) -> Result<(), apalis::prelude::WorkerError> {
     let settings = env.settings;
     let concurrency = settings.concurrency;
-    let stopper = worker.clone();
-    let mut stop = stop.clone();
-    let watch_stop = async move {
-        let _ = stop.wait_for(|stopped| *stopped).await;
-        let _ = stopper.stop();
-    };
     match &env.queue {
         Db::Sqlite(pool) => {
             let config = apalis_sqlite::Config::default()
@@ -271,7 +299,9 @@ async fn run_once<J: Job>(
                 .batch_size(concurrency)
                 .heartbeat_interval(settings.heartbeat)
                 .missed_heartbeats(3);
-            let storage = apalis_sqlite::SqliteStorage::<J>::new(pool)
+            // Arguments are decoded by `handle` (a payload that no longer fits the type is a
+            // failed run there, not a storage error that would stop the whole kind).
+            let storage = apalis_sqlite::SqliteStorage::<Value>::new(pool)
                 .with_config(config)
                 .poll_with_interval(settings.poll_interval);
             let run = WorkerBuilder::new(worker)
@@ -280,8 +310,7 @@ async fn run_once<J: Job>(
                 .data(env.clone())
                 .build(handle::<J>)
                 .run();
-            let (outcome, ()) = tokio::join!(run, watch_stop);
-            outcome
+            until_stopped(run, worker, stop.clone()).await
         }
         Db::Postgres(pool) => {
             let config = apalis_postgres::Config::default()
@@ -289,7 +318,7 @@ async fn run_once<J: Job>(
                 .batch_size(concurrency)
                 .heartbeat_interval(settings.heartbeat)
                 .missed_heartbeats(3);
-            let storage = apalis_postgres::PostgresStorage::<J>::new(pool)
+            let storage = apalis_postgres::PostgresStorage::<Value>::new(pool)
                 .with_config(config)
                 .poll_with_interval(settings.poll_interval);
             let run = WorkerBuilder::new(worker)
@@ -298,55 +327,104 @@ async fn run_once<J: Job>(
                 .data(env.clone())
                 .build(handle::<J>)
                 .run();
-            let (outcome, ()) = tokio::join!(run, watch_stop);
-            outcome
+            until_stopped(run, worker, stop.clone()).await
         }
     }
 }
 
-/// Runs one job: within its timeout, catching a panic; on failure, sets when it runs next.
-async fn handle<J: Job>(job: J, attempt: Attempt, id: TaskId, env: Data<Env>) -> Result<(), JobError> {
+/// Drives a worker's `run` until it ends by itself (a storage failure: the caller restarts it)
+/// or the stop signal comes (then stops it, letting the jobs in hand finish).
+async fn until_stopped<F: Future>(run: F, worker: &WorkerContext, mut stop: watch::Receiver<bool>) -> F::Output {
+    tokio::pin!(run);
+    let stopped = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    tokio::select! {
+        outcome = &mut run => outcome,
+        () = stopped => {
+            let _ = worker.stop();
+            run.await
+        }
+    }
+}
+
+/// Runs one job: its arguments decoded, within its timeout, a panic caught; then records the
+/// outcome on the job's row itself (apalis acknowledges too, but not while it is shutting down)
+/// with, on failure, when the next run is due.
+async fn handle<J: Job>(args: Value, attempt: Attempt, id: TaskId, env: Data<Env>) -> Result<(), JobError> {
     let attempt = u32::try_from(attempt.current()).unwrap_or(u32::MAX);
     let id = id.to_string();
-    let ctx = JobContext { db: env.db.clone(), id: id.clone(), name: J::NAME, attempt, data: env.data.clone() };
-    let started = Instant::now();
-    metrics::started(J::NAME);
-    let run = AssertUnwindSafe(job.run(ctx)).catch_unwind();
-    let outcome = match tokio::time::timeout(J::TIMEOUT, run).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(_panic)) => Err(JobError::new("the job panicked")),
-        Err(_elapsed) => Err(JobError(format!("timed out after {} s", J::TIMEOUT.as_secs_f64()))),
-    };
-    metrics::finished(J::NAME, started.elapsed(), outcome.is_ok());
-    if let Err(error) = &outcome {
-        if attempt < J::MAX_ATTEMPTS {
-            let delay = J::backoff(attempt);
-            tracing::warn!(job = J::NAME, id, attempt, %error, retry_in_secs = delay.as_secs_f64(), "job failed");
-            if let Err(e) = schedule_retry(&env.db, &id, delay).await {
-                tracing::warn!(job = J::NAME, id, error = %e, "could not delay the job's next run");
+    let run = metrics::Run::start(J::NAME);
+    let outcome = match serde_json::from_value::<J>(args) {
+        Err(error) => Err(JobError(format!("the stored arguments do not fit the job: {error}"))),
+        Ok(job) => {
+            let ctx = JobContext { db: env.db.clone(), id: id.clone(), name: J::NAME, attempt, data: env.data.clone() };
+            match tokio::time::timeout(J::TIMEOUT, AssertUnwindSafe(job.run(ctx)).catch_unwind()).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(_panic)) => Err(JobError::new("the job panicked")),
+                Err(_elapsed) => Err(JobError(format!("timed out after {} s", J::TIMEOUT.as_secs_f64()))),
             }
-        } else {
-            tracing::error!(job = J::NAME, id, attempt, %error, "job failed for the last time: dead");
         }
+    };
+    run.finish(outcome.is_ok());
+    let delay = J::backoff(attempt);
+    match &outcome {
+        Ok(()) => {}
+        // The row's own maximum decides (it may predate a change of `MAX_ATTEMPTS`).
+        Err(error) if attempt < J::MAX_ATTEMPTS => {
+            tracing::warn!(job = J::NAME, id, attempt, %error, retry_in_secs = delay.as_secs_f64(), "job failed");
+        }
+        Err(error) => tracing::error!(job = J::NAME, id, attempt, %error, "job failed; no attempts left: dead"),
+    }
+    if let Err(e) = record_outcome(&env.db, &id, attempt, &outcome, delay).await {
+        tracing::warn!(job = J::NAME, id, error = %e, "could not record the job's outcome; the queue's own acknowledgement will");
     }
     outcome
 }
 
-/// Sets the next run of job `id` `delay` from now (the library retries failed jobs as soon as
-/// they are fetched; the due time is what spaces them out).
-async fn schedule_retry(db: &Db, id: &str, delay: Duration) -> kwik_core::Result<()> {
+/// Writes a run's outcome to job `id`'s row: done, or failed with its message and the next run
+/// due `delay` from now (rounded up to whole seconds on SQLite, so never sooner). Only a row
+/// still taken by a worker is changed.
+async fn record_outcome(
+    db: &Db,
+    id: &str,
+    attempt: u32,
+    outcome: &Result<(), JobError>,
+    delay: Duration,
+) -> kwik_core::Result<()> {
+    let (status, result) = match outcome {
+        Ok(()) => ("Done", serde_json::json!({"Ok": null})),
+        Err(error) => ("Failed", serde_json::json!({"Err": error.0})),
+    };
+    let result = result.to_string();
+    let attempt = i64::from(attempt);
     match db {
         Db::Sqlite(pool) => {
-            // Whole seconds here: round up, so the wait is never shorter than `delay`.
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            let at = i64::try_from((now + delay).as_millis().div_ceil(1000)).unwrap_or(i64::MAX);
-            sqlx::query("UPDATE Jobs SET run_at = ? WHERE id = ?").bind(at).bind(id).execute(pool).await?;
+            let next = i64::try_from((now + delay).as_millis().div_ceil(1000)).unwrap_or(i64::MAX);
+            sqlx::query(
+                "UPDATE Jobs SET status = ?1, attempts = ?2, last_result = ?3, done_at = strftime('%s', 'now'), \
+                 run_at = CASE WHEN ?1 = 'Failed' THEN ?4 ELSE run_at END \
+                 WHERE id = ?5 AND status IN ('Queued', 'Running')",
+            )
+            .bind(status)
+            .bind(attempt)
+            .bind(result)
+            .bind(next)
+            .bind(id)
+            .execute(pool)
+            .await?;
         }
         Db::Postgres(pool) => {
             let millis = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
             sqlx::query(
-                "UPDATE apalis.jobs SET run_at = now() + make_interval(secs => $1::float8 / 1000) WHERE id = $2",
+                "UPDATE apalis.jobs SET status = $1, attempts = $2, last_result = $3::jsonb, done_at = now(), \
+                 run_at = CASE WHEN $1 = 'Failed' THEN now() + make_interval(secs => $4::float8 / 1000) ELSE run_at END \
+                 WHERE id = $5 AND status IN ('Queued', 'Running')",
             )
+            .bind(status)
+            .bind(i32::try_from(attempt).unwrap_or(i32::MAX))
+            .bind(result)
             .bind(millis)
             .bind(id)
             .execute(pool)

@@ -407,3 +407,99 @@ async fn pruning_deletes_old_finished_jobs_and_keeps_dead_ones() {
     assert_eq!(admin::get(&db, &dead).await.unwrap().unwrap().state, JobState::Dead, "dead jobs are kept");
     assert_eq!(admin::get(&db, &recent).await.unwrap().unwrap().state, JobState::Done);
 }
+
+/// `Count` as a later version of the code sees it: a field the queued jobs lack.
+#[derive(Serialize, Deserialize)]
+struct CountV2 {
+    tag: String,
+    required: u32,
+}
+
+impl Job for CountV2 {
+    const NAME: &'static str = "count";
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        record(&ctx, &format!("{}-{}", self.tag, self.required)).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_whose_arguments_no_longer_fit_fails_alone_and_the_others_of_its_kind_run() {
+    let (_database, db) = database().await;
+    let mut ctx = Context::begin(&db, None).await.unwrap();
+    let stale = kwik_jobs::enqueue(&mut ctx, Count { tag: "stale".into() }).await.unwrap();
+    let fresh = kwik_jobs::enqueue(&mut ctx, CountV2 { tag: "fresh".into(), required: 2 }).await.unwrap();
+    ctx.commit().await.unwrap();
+    let workers = Workers::start(&db, &[job::<CountV2>()], settings(), &JobData::default());
+    let settled = eventually(Duration::from_secs(10), || async {
+        // Its row keeps the maximum it was queued with (5): a failed run, waiting for its retry.
+        admin::get(&db, &stale).await.unwrap().unwrap().state == JobState::Retrying
+            && admin::get(&db, &fresh).await.unwrap().unwrap().state == JobState::Done
+    })
+    .await;
+    workers.shutdown(Duration::from_secs(5)).await;
+    let job = admin::get(&db, &stale).await.unwrap().unwrap();
+    assert!(settled, "{job:?}");
+    assert!(job.last_error.unwrap().starts_with("the stored arguments do not fit the job"));
+    assert_eq!(effects(&db, "fresh-2").await.len(), 1);
+}
+
+/// Finishes a second after it starts: well within a shutdown's grace.
+#[derive(Serialize, Deserialize)]
+struct Second;
+
+impl Job for Second {
+    const NAME: &'static str = "second";
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        record(&ctx, "second-started").await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        record(&ctx, "second-finished").await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_that_finishes_within_the_grace_is_done_not_given_back() {
+    let (_database, db) = database().await;
+    let mut ctx = Context::begin(&db, None).await.unwrap();
+    let id = kwik_jobs::enqueue(&mut ctx, Second).await.unwrap();
+    ctx.commit().await.unwrap();
+    let workers = Workers::start(&db, &[job::<Second>()], settings(), &JobData::default());
+    assert!(eventually(Duration::from_secs(10), || async { !effects(&db, "second-started").await.is_empty() }).await);
+    workers.shutdown(Duration::from_secs(10)).await;
+    let job = admin::get(&db, &id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Done, "finished during the grace: {job:?}");
+    assert_eq!(effects(&db, "second-finished").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_whose_database_connection_dies_restarts_and_keeps_working() {
+    if kwik_testing::backend() == kwik_core::Backend::Sqlite {
+        kwik_testing::skip("kills the workers' PostgreSQL connections; runs in the PostgreSQL half");
+        return;
+    }
+    let (_database, db) = database().await;
+    let workers = Workers::start(&db, &[job::<Count>()], settings(), &JobData::default());
+    let mut ctx = Context::begin(&db, None).await.unwrap();
+    kwik_jobs::enqueue(&mut ctx, Count { tag: "before".into() }).await.unwrap();
+    ctx.commit().await.unwrap();
+    assert!(eventually(Duration::from_secs(10), || async { effects(&db, "before").await.len() == 1 }).await);
+    // The workers' own connections go away (a database restart, a proxy dropping them).
+    let Db::Postgres(pool) = &db else { unreachable!() };
+    for _ in 0..3 {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = 'kwik-job-workers' AND datname = current_database()",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mut ctx = Context::begin(&db, None).await.unwrap();
+    kwik_jobs::enqueue(&mut ctx, Count { tag: "after".into() }).await.unwrap();
+    ctx.commit().await.unwrap();
+    let ran = eventually(Duration::from_secs(15), || async { effects(&db, "after").await.len() == 1 }).await;
+    let live = workers.live();
+    workers.shutdown(Duration::from_secs(5)).await;
+    assert!(ran, "a job queued after the connections died still runs");
+    assert_eq!(live, 1, "the worker is running again");
+}

@@ -28,7 +28,7 @@ impl Job for SendEmail {
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         let mailer = ctx.data::<Mailer>().ok_or_else(|| JobError::new("email is not configured (KWIK_SMTP_HOST)"))?;
         mailer.send(&self.0).await.map_err(|e| JobError(e.0))?;
-        tracing::info!(job_id = ctx.id(), subject = %self.0.subject, "email sent");
+        tracing::info!(job_id = ctx.id(), "email sent");
         Ok(())
     }
 }

@@ -232,7 +232,14 @@ impl LoginApi {
                 tokio::spawn(async move {
                     let queued = async {
                         let mut ctx = Context::begin(&db, None).await?;
-                        kwik_jobs::enqueue(&mut ctx, super::PasswordResetEmail { user_id: user.id }).await?;
+                        // One email per account per five minutes, however often it is asked for
+                        // (the authentication rate limit is per client, not per account).
+                        let window = kwik_core::now().timestamp() / 300;
+                        let once = kwik_jobs::EnqueueOptions {
+                            delay: std::time::Duration::ZERO,
+                            unique_key: Some(format!("reset:{}:{window}", user.id)),
+                        };
+                        kwik_jobs::enqueue_with(&mut ctx, super::PasswordResetEmail { user_id: user.id }, once).await?;
                         ctx.commit().await
                     };
                     if let Err(error) = queued.await {
