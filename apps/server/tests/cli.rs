@@ -3,8 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::zombie_processes)] // a test: failures should panic; children are waited on by the tests.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -12,7 +11,9 @@ use kwik_http::Module;
 use kwik_testing::TestDatabase;
 use rstest::rstest;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kwik-server");
+mod process;
+
+use process::BIN;
 
 /// Starts the server on a free port and returns it with the base URL it logged.
 fn start(database_url: &str) -> (Child, String, mpsc::Receiver<String>) {
@@ -21,35 +22,9 @@ fn start(database_url: &str) -> (Child, String, mpsc::Receiver<String>) {
 
 /// Starts the server with extra environment variables.
 fn start_with(database_url: &str, extra: &[(&str, &str)]) -> (Child, String, mpsc::Receiver<String>) {
-    let mut child = Command::new(BIN)
-        .env_clear()
-        .env("KWIK_DATABASE_URL", database_url)
-        .env("KWIK_BACKEND_PORT", "0")
-        .env("KWIK_LOG_LEVEL", "info")
-        .envs(extra.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn kwik-server");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-            .expect("server logs its address");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            let base = rest.split_whitespace().next().expect("url").to_owned();
-            return (child, base, rx);
-        }
-    }
+    let (child, logs) = process::spawn(&[], database_url, extra);
+    let base = process::base_url(&logs);
+    (child, base, logs)
 }
 
 fn terminate(child: &Child) {

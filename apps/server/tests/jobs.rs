@@ -5,8 +5,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::zombie_processes)] // a test; children are killed and waited on.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,9 @@ use kwik_core::{Context, Db};
 use kwik_server::projects::CountProjects;
 use kwik_testing::{TestDatabase, eventually};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kwik-server");
+mod process;
+
+use process::wait_for_line;
 
 /// Fast heartbeats, so a killed worker is noticed within seconds.
 const JOB_ENV: [(&str, &str); 4] = [
@@ -25,43 +26,12 @@ const JOB_ENV: [(&str, &str); 4] = [
     ("KWIK_ARGON2_ITERATIONS", "1"),
 ];
 
-/// Runs `kwik-server <command>` with the job settings and `extra`; its log lines arrive on the
-/// receiver.
+/// Runs `kwik-server <command>` with the job settings and `extra`.
 fn spawn(command: &str, database_url: &str, extra: &[(&str, &str)]) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(BIN)
-        .arg(command)
-        .env_clear()
-        .env("KWIK_DATABASE_URL", database_url)
-        .env("KWIK_BACKEND_PORT", "0")
-        .env("KWIK_LOG_LEVEL", "info")
-        .env("KWIK_FIRST_SUPERUSER_PASSWORD", "first-admin-password")
-        .envs(JOB_ENV)
-        .envs(extra.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn kwik-server");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, rx)
-}
-
-/// Waits for a log line containing `text` and returns it.
-fn wait_for_line(logs: &mpsc::Receiver<String>, text: &str) -> String {
-    let deadline = Instant::now() + Duration::from_mins(1);
-    loop {
-        let line = logs.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("log line");
-        if line.contains(text) {
-            return line;
-        }
-    }
+    let mut env = vec![("KWIK_FIRST_SUPERUSER_PASSWORD", "first-admin-password")];
+    env.extend(JOB_ENV);
+    env.extend(extra.iter().copied());
+    process::spawn(&[command], database_url, &env)
 }
 
 fn signal(child: &Child, name: &str) {
@@ -185,8 +155,7 @@ async fn sigterm_gives_the_job_in_hand_back_to_the_queue() {
 async fn serve_runs_the_workers_and_says_so_in_its_readiness_check() {
     let database = TestDatabase::new().await;
     let (mut server, logs) = spawn("serve", database.url(), &[]);
-    let line = wait_for_line(&logs, "listening on ");
-    let base = line.split("listening on ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let base = process::base_url(&logs);
     let http = reqwest::Client::new();
     let login = http
         .post(format!("{base}/api/v1/login/access-token"))

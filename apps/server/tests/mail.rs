@@ -5,7 +5,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::zombie_processes)] // a test; children are killed and waited on.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -14,7 +13,8 @@ use std::time::{Duration, Instant};
 use kwik::jobs::admin::{self, JobFilter, JobState};
 use kwik_testing::{TestDatabase, eventually};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kwik-server");
+mod process;
+
 const RESET_URL: &str = "https://app.example.com/reset";
 
 /// The Python that has aiosmtpd, if any.
@@ -77,43 +77,23 @@ fn reset_token(message: &str) -> String {
 }
 
 fn serve(database_url: &str, smtp_port: u16) -> (Child, String, mpsc::Receiver<String>) {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env_clear()
-        .env("KWIK_DATABASE_URL", database_url)
-        .env("KWIK_BACKEND_PORT", "0")
-        .env("KWIK_LOG_LEVEL", "debug")
-        .env("KWIK_FIRST_SUPERUSER_PASSWORD", "first-admin-password")
-        .env("KWIK_ARGON2_MEMORY_KIB", "64")
-        .env("KWIK_ARGON2_ITERATIONS", "1")
-        .env("KWIK_JOBS_POLL_MS", "50")
-        .env("KWIK_SMTP_HOST", "127.0.0.1")
-        .env("KWIK_SMTP_PORT", smtp_port.to_string())
-        .env("KWIK_SMTP_TLS", "none")
-        .env("KWIK_SMTP_TIMEOUT", "2")
-        .env("KWIK_EMAILS_FROM_EMAIL", "noreply@example.com")
-        .env("KWIK_FRONTEND_RESET_URL", RESET_URL)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn kwik-server");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("address logged");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            let base = rest.split_whitespace().next().unwrap().to_owned();
-            return (child, base, rx);
-        }
-    }
+    let port = smtp_port.to_string();
+    let env = [
+        ("KWIK_LOG_LEVEL", "debug"),
+        ("KWIK_FIRST_SUPERUSER_PASSWORD", "first-admin-password"),
+        ("KWIK_ARGON2_MEMORY_KIB", "64"),
+        ("KWIK_ARGON2_ITERATIONS", "1"),
+        ("KWIK_JOBS_POLL_MS", "50"),
+        ("KWIK_SMTP_HOST", "127.0.0.1"),
+        ("KWIK_SMTP_PORT", port.as_str()),
+        ("KWIK_SMTP_TLS", "none"),
+        ("KWIK_SMTP_TIMEOUT", "2"),
+        ("KWIK_EMAILS_FROM_EMAIL", "noreply@example.com"),
+        ("KWIK_FRONTEND_RESET_URL", RESET_URL),
+    ];
+    let (child, logs) = process::spawn(&["serve"], database_url, &env);
+    let base = process::base_url(&logs);
+    (child, base, logs)
 }
 
 async fn recover(http: &reqwest::Client, base: &str, email: &str) -> Duration {
