@@ -1,6 +1,6 @@
 //! `/login/...`: tokens (Kwik's contract) plus refresh rotation and password recovery (ours).
 
-use kwik_auth::{Claims, Impersonator, TokenKind, Verification, password_fingerprint};
+use kwik_auth::{Claims, Impersonator, TokenKind, Verification};
 use kwik_core::audit::AuditEntry;
 use kwik_core::{Context, Error, Queries};
 use kwik_rbac::{User, users};
@@ -22,9 +22,6 @@ crate::permission!(
     /// Kwik's impersonation permission (its spelling).
     pub Impersonification = "impersonification"
 );
-
-/// How long a password-reset token lives (Kwik: 48 hours).
-use super::reset_email::RESET_TOKEN_HOURS;
 
 /// The answer of `POST /login/password-recovery`, whether or not the address has an account.
 const RECOVERY_MESSAGE: &str = "If this address belongs to an account, a password reset link has been sent";
@@ -248,13 +245,7 @@ impl LoginApi {
                 });
                 return Ok(Json(Message { msg: RECOVERY_MESSAGE.to_owned() }));
             }
-            let claims = Claims::reset(
-                user.id,
-                user.token_version,
-                chrono::Duration::hours(RESET_TOKEN_HOURS),
-                password_fingerprint(&user.hashed_password),
-            );
-            let token = state.jwt.encode(&claims)?;
+            let token = super::reset_email::reset_token(&state, &user)?;
             let sender = state.reset_sender.clone();
             tokio::spawn(async move { sender.send(&user.email, &token).await });
         }

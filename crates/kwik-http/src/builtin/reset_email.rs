@@ -30,6 +30,21 @@ pub const PASSWORD_RESET_EMAIL: Template = Template {
         email: your password stays as it is.</p>",
 };
 
+/// A password-reset token for `user`: valid [`RESET_TOKEN_HOURS`], bound to the user's token
+/// version and current password (so it dies with a password change or a revocation).
+///
+/// # Errors
+/// The signing error.
+pub(crate) fn reset_token(state: &AppState, user: &kwik_rbac::User) -> kwik_core::Result<String> {
+    let claims = Claims::reset(
+        user.id,
+        user.token_version,
+        chrono::Duration::hours(RESET_TOKEN_HOURS),
+        password_fingerprint(&user.hashed_password),
+    );
+    state.jwt.encode(&claims)
+}
+
 /// Sends the password-reset email to user `user_id`, if the account is still active.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PasswordResetEmail {
@@ -52,13 +67,7 @@ impl Job for PasswordResetEmail {
         if !user.is_active {
             return Ok(());
         }
-        let claims = Claims::reset(
-            user.id,
-            user.token_version,
-            chrono::Duration::hours(RESET_TOKEN_HOURS),
-            password_fingerprint(&user.hashed_password),
-        );
-        let token = state.jwt.encode(&claims)?;
+        let token = reset_token(&state, &user)?;
         let link = state.settings.frontend_reset_url.as_ref().map(|url| {
             let separator = if url.contains('?') { '&' } else { '?' };
             format!("{url}{separator}token={token}")
