@@ -47,6 +47,20 @@ fn zero() -> Decimal {
     Decimal::ZERO
 }
 
+/// The notes table, once for both databases (the files under `migrations/` are generated).
+pub fn migrations() -> Vec<Migration> {
+    vec![
+        Migration::new(1, "notes").comment("Notes: the facade check's one resource.").create_table(
+            Table::new("notes")
+                .id()
+                .column(Column::text("text"))
+                .column(Column::text("state"))
+                .column(Column::decimal("amount"))
+                .record_info(),
+        ),
+    ]
+}
+
 module! {
     /// The Notes module.
     pub Notes {

@@ -6,6 +6,13 @@ use kwik::json::json;
 use kwik::testing::{TestApp, json_of};
 use kwik_facade_check::{Note, build};
 
+/// The committed SQL is what `migrations()` renders, through the facade's test kit.
+#[test]
+fn migrations_are_generated() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    kwik::testing::assert_migrations_current(&kwik_facade_check::migrations(), dir);
+}
+
 #[tokio::test]
 async fn a_facade_only_service_serves_its_resource() {
     let app = TestApp::new(build).await;

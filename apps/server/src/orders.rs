@@ -260,6 +260,80 @@ impl OrderActions {
     }
 }
 
+/// The module's tables, written once for both databases: the SQL files under `migrations/orders/`
+/// are generated from these, and a test fails when they drift apart.
+pub fn migrations() -> Vec<Migration> {
+    let record = |table: Table| table.record_info();
+    vec![
+        Migration::new(1, "orders")
+            .comment("Orders: products, orders of customers, and their lines.")
+            // The hand-written texts this version had before it was generated.
+            .replaces_checksum(
+                Dialect::Sqlite,
+                "7cd1f29c1edcfebdd6da17b72336ac590634a8c80a1eb817ac7f6e59958eab030260952cd94ce1b92fa5246b4af0bafd",
+            )
+            .replaces_checksum(
+                Dialect::Postgres,
+                "31197507599234bc610ec1e360da53f5a152c3bc5a0ec6cd09c7ec6fa7dae252445544a73b3e901d1c2cb056cb041601",
+            )
+            .create_table(record(
+                Table::new("products")
+                    .id()
+                    .column(Column::text("sku").unique())
+                    .column(Column::text("name"))
+                    .column(Column::decimal("unit_price"))
+                    .column(Column::bool("active")),
+            ))
+            .create_table(record(
+                Table::new("orders")
+                    .id()
+                    .column(Column::big_int("customer_id").references("customers", "id"))
+                    .column(Column::text("status").check(Expr::col("status").is_in([
+                        "draft",
+                        "confirmed",
+                        "cancelled",
+                    ])))
+                    .column(Column::text("note").nullable())
+                    .column(Column::decimal("total")),
+            ))
+            .create_index(Index::new("orders_customer_id", "orders", ["customer_id"]))
+            .create_index(Index::new("orders_creator_user_id", "orders", ["creator_user_id"]))
+            .create_table(record(
+                Table::new("order_lines")
+                    .id()
+                    .column(
+                        Column::big_int("order_id")
+                            .references("orders", "id")
+                            .on_delete(kwik::sql::ForeignKeyAction::Cascade),
+                    )
+                    .column(Column::big_int("product_id").references("products", "id"))
+                    .column(Column::big_int("quantity").check(Expr::col("quantity").gt(0)))
+                    .column(Column::decimal("unit_price")),
+            ))
+            .create_index(Index::new("order_lines_order_id", "order_lines", ["order_id"]))
+            .create_index(Index::new("order_lines_product_id", "order_lines", ["product_id"])),
+        Migration::new(2, "tenant")
+            .comment("Products and orders belong to a tenant (multi-tenancy, issue 13); order lines follow their")
+            .comment("order. Existing rows go to the default tenant; SKUs are unique per tenant; row-level")
+            .comment("security on PostgreSQL as for customers.")
+            .replaces_checksum(
+                Dialect::Sqlite,
+                "df84650d5a03f6af94b444c841f1293ba7f540d4160440cca49fd99e0d2707677e6776c501095ee7010252b4b642eaf4",
+            )
+            .replaces_checksum(
+                Dialect::Postgres,
+                "8b853902aeda74b40e456041ed9154c6a6333e825f06636da8f35ef64cdba7b067fe6cefd27e67b87fd87871603048cd",
+            )
+            .add_column("products", Column::big_int("tenant_id").default(1).references("tenants", "id"))
+            .drop_unique("products", "sku")
+            .create_index(Index::new("products_sku", "products", ["tenant_id", "sku"]).unique())
+            .add_column("orders", Column::big_int("tenant_id").default(1).references("tenants", "id"))
+            .create_index(Index::new("orders_tenant", "orders", ["tenant_id"]))
+            .sql(Dialect::Postgres, crate::customers::tenant_policy("products"))
+            .sql(Dialect::Postgres, crate::customers::tenant_policy("orders")),
+    ]
+}
+
 kwik::module! {
     /// The Orders module: products, orders, order lines.
     pub Orders {

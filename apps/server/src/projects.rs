@@ -148,6 +148,52 @@ impl Job for CountProjects {
     }
 }
 
+/// The module's tables, written once for both databases: the SQL files under
+/// `migrations/projects/` are generated from these (`KWIK_WRITE_MIGRATIONS=1 cargo test -p
+/// kwik-server migrations_are_generated`), and a test fails when they drift apart.
+pub fn migrations() -> Vec<Migration> {
+    vec![
+        Migration::new(1, "projects")
+            .comment("Projects (Kwik's endpoint walkthrough), with RecordInfoMixin audit fields.")
+            // The hand-written texts this version had before it was generated.
+            .replaces_checksum(
+                Dialect::Sqlite,
+                "5aededa5d761fc256391159369aaa3a79302cc4f6d0435fed8f441a78589d2a491a27e19f02c7770709127a43e958e47",
+            )
+            .replaces_checksum(
+                Dialect::Postgres,
+                "233ef8927e9dfd9fee9306982e3e7f5274ad7edc8b1e48ac65800b311fc6d39fc2a10e8e9333e14fde5ec74530a8a74a",
+            )
+            .create_table(
+                Table::new("projects")
+                    .id()
+                    .column(Column::text("name").unique())
+                    .column(Column::text("description").nullable())
+                    .column(Column::bool("archived").default(false))
+                    .record_info(),
+            ),
+        Migration::new(2, "project_reports")
+            .comment("Reports made by the `count_projects` job (the example app's background job).")
+            .replaces_checksum(
+                Dialect::Sqlite,
+                "7b27949a1b4345654959982ef758d61d7bb155fead242acff525aeb3144f13a7f6f2300238579d449eddb69573512711",
+            )
+            .replaces_checksum(
+                Dialect::Postgres,
+                "a8b12a8a694c81a61aa825e65286c159d2f7c38408aa9a13ead8582939bbfba1fe4141077a67c8e339426ec3f1abe302",
+            )
+            .create_table(
+                Table::new("project_reports")
+                    .id()
+                    .column(Column::text("job_id").unique())
+                    .column(Column::int("attempt"))
+                    .column(Column::big_int("projects"))
+                    .column(Column::big_int("worker_pid"))
+                    .column(Column::timestamp("created_at")),
+            ),
+    ]
+}
+
 kwik::module! {
     /// The Projects module.
     pub Projects {

@@ -199,14 +199,69 @@ impl Db {
                 Self::Sqlite(_) => &set.sqlite,
                 Self::Postgres(_) => &set.postgres,
             };
+            self.adopt_replaced_checksums(set, source).await?;
             let mut migrator = Migrator::with_migrations(source.iter().cloned().collect());
             migrator.dangerous_set_table_name(set.table_name());
+            // On its own connection, closed when the run fails: sqlx 0.9 returns from a failed
+            // run without releasing PostgreSQL's session advisory lock, and a pooled connection
+            // holding it would make every later migration of this process wait forever.
             let outcome = match self {
                 Self::Sqlite(pool) => migrator.run(pool).await,
-                Self::Postgres(pool) => migrator.run(pool).await,
+                Self::Postgres(pool) => {
+                    let mut conn = pool.acquire().await?;
+                    let outcome = run_migrator(&migrator, &mut conn).await;
+                    if outcome.is_err() {
+                        let _ = conn.close().await;
+                    }
+                    outcome
+                }
             };
             outcome.map_err(|e| Error::Internal(format!("migration set '{}' failed: {e}", set.name)))?;
             tracing::debug!(set = set.name, "migrations applied");
+        }
+        Ok(())
+    }
+
+    /// A migration whose text names the checksum of an earlier text of its version
+    /// ([`schema::REPLACES_MARK`](crate::schema::REPLACES_MARK)) takes that text's place where it
+    /// was applied: the recorded checksum becomes the new one, so sqlx does not refuse the edit.
+    async fn adopt_replaced_checksums(&self, set: &MigrationSet, source: &Migrator) -> Result<()> {
+        let replacing: Vec<_> = source
+            .iter()
+            .map(|m| (m, crate::schema::replaced_checksums(m.sql.as_str())))
+            .filter(|(_, old)| !old.is_empty())
+            .collect();
+        if replacing.is_empty() {
+            return Ok(());
+        }
+        let table = set.table_name();
+        let exists = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
+                    .bind(&table)
+                    .fetch_one(pool)
+                    .await?
+                    > 0
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL").bind(&table).fetch_one(pool).await?
+            }
+        };
+        if !exists {
+            return Ok(());
+        }
+        let mut db = self;
+        for (migration, old_checksums) in replacing {
+            for old in old_checksums {
+                let update = checksum_update(&table, migration.version, migration.checksum.to_vec(), old);
+                if db.execute(&update).await? > 0 {
+                    tracing::info!(
+                        set = set.name,
+                        version = migration.version,
+                        "migration text replaced; checksum updated"
+                    );
+                }
+            }
         }
         Ok(())
     }
@@ -486,6 +541,29 @@ async fn begin_postgres(pool: &PgPool) -> std::result::Result<Transaction<'stati
         Ok(outcome) => outcome,
         Err(join) => Err(sqlx::Error::Protocol(format!("BEGIN task failed: {join}"))),
     }
+}
+
+/// sqlx's `Migrator::run` on one PostgreSQL connection (same steps, advisory lock included):
+/// `run` is generic over `Acquire`, and its future on a borrowed connection is not `Send` for
+/// every lifetime; `run_direct` is the entry point sqlx provides for that case.
+async fn run_migrator(
+    migrator: &Migrator,
+    conn: &mut sqlx::pool::PoolConnection<Postgres>,
+) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+    let conn: &mut sqlx::PgConnection = conn;
+    migrator.run_direct(None, conn, false).await
+}
+
+/// `UPDATE <table> SET checksum = new WHERE version = .. AND checksum = old`, on a set's tracking
+/// table.
+fn checksum_update(table: &str, version: i64, new: Vec<u8>, old: Vec<u8>) -> sea_query::UpdateStatement {
+    use sea_query::{Alias, Expr, ExprTrait as _, Query};
+    Query::update()
+        .table(Alias::new(table))
+        .value(Alias::new("checksum"), new)
+        .and_where(Expr::col(Alias::new("version")).eq(version))
+        .and_where(Expr::col(Alias::new("checksum")).eq(old))
+        .to_owned()
 }
 
 /// A named set of migrations for both backends, each tracked in its own table

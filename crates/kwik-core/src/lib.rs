@@ -17,11 +17,14 @@ pub mod audit;
 pub mod context;
 pub mod db;
 pub mod error;
+pub mod schema;
 pub mod settings;
 pub mod validate;
 
 pub use context::{Context, Principal, now, principal_changes};
 pub use db::{Backend, Db, DbRow, Executor, MigrationSet, Queries, Tx};
+/// sea-query, whose expressions [`schema`] takes for checks, defaults and partial indexes.
+pub use sea_query;
 pub use settings::Settings;
 #[doc(hidden)]
 pub use sqlx;

@@ -13,6 +13,8 @@
 //! - [`assert_detail`] and [`assert_validation`]: check Kwik's error bodies, printing the body on failure.
 //! - [`redis_rate_limit_settings`]: rate-limit counters in the test Redis (`KWIK_TEST_REDIS_URL`),
 //!   under a key prefix of their own.
+//! - [`assert_migrations_current`]: the committed SQL of a module's migrations is what its Rust
+//!   migrations (`kwik_core::schema`) render.
 //! - [`skip`] and [`skip_missing`]: a test that cannot run here records the skip
 //!   (`KWIK_TEST_SKIP_LOG`), and fails instead when `CI` is set and a service CI must have is missing.
 //!
@@ -42,6 +44,7 @@
 mod app;
 mod assertions;
 mod database;
+mod migrations;
 mod redis;
 mod scenario;
 mod skip;
@@ -49,6 +52,7 @@ mod skip;
 pub use app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, TestClient, test_settings};
 pub use assertions::{assert_detail, assert_validation, eventually, json_of};
 pub use database::{TEST_DATABASE_URL, TestDatabase, backend};
+pub use migrations::{WRITE_MIGRATIONS, assert_migrations_current};
 pub use redis::{TEST_REDIS_URL, redis_rate_limit_settings};
 pub use scenario::{Scenario, TestUser, World};
 pub use skip::{SKIP_LOG, skip, skip_missing};

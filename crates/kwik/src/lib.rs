@@ -43,6 +43,7 @@ pub use kwik_testing as testing;
 
 /// Dates and times (chrono), as entity fields hold them.
 pub use chrono;
+pub use kwik_core::schema;
 pub use kwik_http::{module, permission};
 pub use kwik_macros::{Entity, FromRow, TextEnum};
 /// SQL statements (sea-query) for hand-written queries: run them with [`prelude::Queries`]
@@ -59,6 +60,7 @@ pub use serde_json as json;
 pub mod prelude {
     pub use crate::{Entity, FromRow, TextEnum, module, permission};
     pub use chrono::{DateTime, Utc};
+    pub use kwik_core::schema::{Column, Dialect, Index, Migration, Table};
     pub use kwik_core::{Context, Db, Error, Principal, Queries, Result, Settings};
     pub use kwik_crud::Entity as _;
     pub use kwik_crud::{AutoCrud, Condition, Decimal, Operation, Values, ids_in_scope, own_rows_unless};
