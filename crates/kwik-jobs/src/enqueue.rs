@@ -190,5 +190,5 @@ pub(crate) fn unix_now() -> u64 {
 
 /// A new ULID as text (the id format the job library uses).
 fn ulid_string() -> String {
-    ulid::Ulid::new().to_string()
+    ulid::Ulid::generate().to_string()
 }

@@ -87,7 +87,7 @@ async fn queue_tick(db: &Db, def: &ScheduleDef, tick: DateTime<Utc>) -> kwik_cor
     let args = (def.args)().map_err(|e| Error::Internal(format!("job {}: {e}", def.job.name)))?;
     let key = format!("tick:{}", tick.timestamp());
     let task = TaskBuilder::new(args)
-        .task_id(TaskId::from_string(ulid::Ulid::new().to_string()))
+        .task_id(TaskId::from_string(ulid::Ulid::generate().to_string()))
         .max_attempts(def.max_attempts as usize)
         .run_at_timestamp(u64::try_from(tick.timestamp()).unwrap_or(0))
         .idempotency_key(&key)

@@ -257,7 +257,7 @@ fn run_worker<J: Job>(env: Env) -> BoxFuture<'static, ()> {
             if *stop.borrow() {
                 return;
             }
-            let name = format!("kwik-{}-{}", J::NAME, ulid::Ulid::new());
+            let name = format!("kwik-{}-{}", J::NAME, ulid::Ulid::generate());
             let worker = WorkerContext::new(&name);
             if let Ok(mut names) = env.names.lock() {
                 names.insert(name.clone());
