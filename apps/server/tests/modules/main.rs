@@ -16,3 +16,4 @@ mod soft_delete;
 mod tables;
 mod tenancy;
 mod transactions;
+mod upgrade;
