@@ -228,6 +228,8 @@ fn migrations_that_contradict_the_schema_are_refused() {
     assert!(refused(vec![base().create_table(Table::new("t"))]).contains("already exists"));
     assert!(refused(vec![Migration::new(1, "x").create_table(Table::new("bad name"))]).contains("names are ASCII"));
     assert!(refused(vec![Migration::new(1, "x; DROP").create_table(Table::new("t"))]).contains("names are ASCII"));
+    let forged = base().replaces_checksum(Dialect::Sqlite, "ab\nDROP TABLE users;");
+    assert!(refused(vec![forged]).contains("not a SHA-384 checksum"));
 }
 
 #[test]
@@ -243,4 +245,14 @@ fn each_dialect_gets_its_own_types_and_plain_sql() {
     assert!(sqlite[1].sql.starts_with("-- no-transaction\n"));
     assert!(!postgres[1].sql.contains("no-transaction"));
     assert!(postgres[1].sql.contains(r#"DROP CONSTRAINT "items_code_key""#), "{}", postgres[1].sql);
+    // SQLite adds a column in place only with a constant default.
+    let stamped = |default: Expr| {
+        let migrations = [
+            Migration::new(1, "t").create_table(Table::new("t").id()),
+            Migration::new(2, "stamp").add_column("t", Column::timestamp("at").default(default)),
+        ];
+        schema::render(&migrations, Dialect::Sqlite).unwrap().remove(1).sql
+    };
+    assert!(stamped(Expr::value("2026-01-01 00:00:00")).contains(r#"ALTER TABLE "t" ADD COLUMN "at""#));
+    assert!(stamped(Expr::current_timestamp()).contains(r#"CREATE TABLE "t_rebuilt""#));
 }

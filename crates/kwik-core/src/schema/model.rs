@@ -342,8 +342,8 @@ pub(crate) enum Step {
 /// [`render`](super::render) turns it into each dialect's SQL file
 /// (`<version, 4 digits>_<name>.sql`), which `sqlx::migrate!` embeds as before.
 ///
-/// Where SQLite cannot alter a table in place (a new column with a foreign key, a `UNIQUE` or a
-/// `NOT NULL` without default; dropping a column's `UNIQUE`), its file rebuilds the table by
+/// Where SQLite cannot alter a table in place (a new column with a foreign key, a `UNIQUE`, a
+/// `NOT NULL` without default or a default that is not a constant; dropping a column's `UNIQUE`), its file rebuilds the table by
 /// SQLite's documented procedure (<https://sqlite.org/lang_altertable.html#otheralter>): foreign
 /// keys off outside the transaction, create the new table, copy the rows, keep the AUTOINCREMENT
 /// counter, drop, rename, recreate the table's declared indexes. Objects made by plain SQL steps

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use sea_query::{
-    Alias, ColumnDef, ConditionalStatement, ForeignKey, Index as SeaIndex, PostgresQueryBuilder, Query,
+    Alias, ColumnDef, ConditionalStatement, Expr, ForeignKey, Index as SeaIndex, PostgresQueryBuilder, Query,
     SchemaStatementBuilder, SqliteQueryBuilder, Table as SeaTable, TableCreateStatement, TableForeignKey,
 };
 
@@ -46,6 +46,15 @@ pub fn render(migrations: &[Migration], dialect: Dialect) -> Result<Vec<Rendered
         }
         last_version = migration.version;
         identifier(&migration.name)?;
+        for (_, checksum) in &migration.replaces {
+            // sqlx's checksums are SHA-384: 48 bytes, 96 hex digits.
+            if checksum.len() != 96 || !checksum.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(SchemaError::new(format!(
+                    "migration {} ({}): {checksum:?} is not a SHA-384 checksum in hex (96 digits)",
+                    migration.version, migration.name
+                )));
+            }
+        }
         let body = Writer::new(dialect, &mut schema).migration(migration)?;
         files.push(RenderedFile { file_name: format!("{:04}_{}.sql", migration.version, migration.name), sql: body });
     }
@@ -156,8 +165,13 @@ impl<'a> Writer<'a> {
                 }
                 let before = column_names(current);
                 current.columns.push(column.clone());
-                let sqlite_in_place =
-                    column.references.is_none() && !column.unique && (column.nullable || column.default.is_some());
+                // SQLite's ADD COLUMN: no UNIQUE, no foreign key with a non-NULL default, a
+                // default when NOT NULL, and only a constant one.
+                let constant_default = matches!(column.default, None | Some(Expr::Value(_) | Expr::Constant(_)));
+                let sqlite_in_place = column.references.is_none()
+                    && !column.unique
+                    && constant_default
+                    && (column.nullable || column.default.is_some());
                 if self.dialect == Dialect::Sqlite && !sqlite_in_place {
                     self.rebuild(table, before)?;
                 } else {
