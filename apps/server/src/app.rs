@@ -24,7 +24,7 @@ pub fn build(state: AppState) -> App<impl OpenApi + Clone + Send + Sync + 'stati
 
 /// Opens the database and builds the app on it.
 async fn open(settings: Settings) -> Result<App<impl OpenApi + Clone + Send + Sync + 'static>, String> {
-    let db = Db::connect(settings.database_url.expose(), &settings.pool)
+    let db = Db::connect(settings.database.url.expose(), &settings.database.pool)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     let state = AppState::new(settings, db).map_err(|e| format!("invalid settings: {e}"))?;
@@ -44,9 +44,9 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let acceptor = app.bind().await.map_err(|e| format!("cannot listen: {e}"))?;
     let settings = &app.state().settings;
     let addr = kwik::http::local_addr(&acceptor).map_or_else(|| settings.bind_address(), |a| a.to_string());
-    let base = format!("{}://{addr}", settings.protocol);
+    let base = format!("{}://{addr}", settings.server.protocol);
     tracing::info!(backend = ?app.state().db.backend(), "Kwik server listening on {base}");
-    tracing::info!("API: {base}{}  docs: {base}/docs  (also /scalar, /redoc)", settings.api_v1_str);
+    tracing::info!("API: {base}{}  docs: {base}/docs  (also /scalar, /redoc)", settings.server.api_v1_str);
     app.serve(acceptor, kwik::http::shutdown_signal()).await.map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");
     Ok(())
@@ -135,7 +135,7 @@ pub async fn prune_audit_log(settings: Settings) -> Result<(), String> {
 /// # Errors
 /// The in-memory database or the app state cannot be built.
 pub async fn print_openapi(settings: Settings) -> Result<(), String> {
-    let db = Db::connect("sqlite::memory:", &settings.pool).await.map_err(|e| e.to_string())?;
+    let db = Db::connect("sqlite::memory:", &settings.database.pool).await.map_err(|e| e.to_string())?;
     let app = build(AppState::new(settings, db).map_err(|e| e.to_string())?);
     println!("{}", app.spec_json());
     Ok(())
@@ -143,10 +143,10 @@ pub async fn print_openapi(settings: Settings) -> Result<(), String> {
 
 /// Logs to stderr at `KWIK_LOG_LEVEL`, as text or JSON (`KWIK_LOG_FORMAT`).
 pub fn init_logging(settings: &Settings) {
-    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(&settings.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
-    let _ = match settings.log_format {
+    let _ = match settings.log.format {
         kwik::core::settings::LogFormat::Json => builder.json().try_init(),
         kwik::core::settings::LogFormat::Text => builder.try_init(),
     };

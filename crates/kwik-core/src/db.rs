@@ -250,17 +250,21 @@ impl Db {
         if !exists {
             return Ok(());
         }
+        // One read of what was applied; an update only where an old text's checksum is recorded
+        // (after the first start-up, none is, and nothing is written).
         let mut db = self;
+        let versions: Vec<i64> = replacing.iter().map(|(m, _)| m.version).collect();
+        let applied: Vec<(i64, Vec<u8>)> = db.fetch_all(&applied_checksums(&table, versions)).await?;
         for (migration, old_checksums) in replacing {
-            for old in old_checksums {
-                let update = checksum_update(&table, migration.version, migration.checksum.to_vec(), old);
-                if db.execute(&update).await? > 0 {
-                    tracing::info!(
-                        set = set.name,
-                        version = migration.version,
-                        "migration text replaced; checksum updated"
-                    );
-                }
+            let recorded = applied.iter().find(|(version, _)| *version == migration.version).map(|(_, c)| c);
+            let Some(old) = recorded.filter(|recorded| old_checksums.contains(recorded)) else { continue };
+            let update = checksum_update(&table, migration.version, migration.checksum.to_vec(), old.clone());
+            if db.execute(&update).await? > 0 {
+                tracing::info!(
+                    set = set.name,
+                    version = migration.version,
+                    "migration text replaced; checksum updated"
+                );
             }
         }
         Ok(())
@@ -556,6 +560,15 @@ async fn run_migrator(
 
 /// `UPDATE <table> SET checksum = new WHERE version = .. AND checksum = old`, on a set's tracking
 /// table.
+fn applied_checksums(table: &str, versions: Vec<i64>) -> sea_query::SelectStatement {
+    use sea_query::{Alias, Expr, ExprTrait as _, Query};
+    Query::select()
+        .columns([Alias::new("version"), Alias::new("checksum")])
+        .from(Alias::new(table))
+        .and_where(Expr::col(Alias::new("version")).is_in(versions))
+        .to_owned()
+}
+
 fn checksum_update(table: &str, version: i64, new: Vec<u8>, old: Vec<u8>) -> sea_query::UpdateStatement {
     use sea_query::{Alias, Expr, ExprTrait as _, Query};
     Query::update()

@@ -40,7 +40,7 @@ pub type StartupHook = Arc<
 /// use kwik_http::{App, AppState};
 ///
 /// let settings = Settings::from_env()?;
-/// let db = Db::connect(settings.database_url.expose(), &settings.pool).await?;
+/// let db = Db::connect(settings.database.url.expose(), &settings.database.pool).await?;
 /// let app = App::new(AppState::new(settings, db)?); // .module(MyModule) ...
 /// app.prepare().await?;
 /// let acceptor = app.bind().await?;
@@ -73,8 +73,8 @@ impl App<NoApi> {
                     kwik_rbac::bootstrap(
                         &state.db,
                         &state.hasher,
-                        &settings.first_superuser,
-                        settings.first_superuser_password.expose(),
+                        &settings.auth.first_superuser,
+                        settings.auth.first_superuser_password.expose(),
                         permissions,
                     )
                     .await
@@ -173,7 +173,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     pub fn openapi(&self) -> OpenApiService<A, ()> {
         let settings = &self.state.settings;
         let service = OpenApiService::new(self.api.clone(), settings.project_name.clone(), self.version.clone())
-            .server(settings.api_v1_str.clone());
+            .server(settings.server.api_v1_str.clone());
         match &self.description {
             Some(description) => service.description(description.clone()),
             None => service,
@@ -243,7 +243,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     pub async fn run_workers(&self, shutdown: impl Future<Output = ()> + Send) {
         let workers = self.start_workers();
         shutdown.await;
-        workers.shutdown(self.state.settings.backend_graceful_timeout).await;
+        workers.shutdown(self.state.settings.server.graceful_timeout).await;
         self.state.db.close().await;
     }
 
@@ -264,7 +264,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
     pub fn endpoint(&self) -> impl Endpoint<Output = Response> + 'static {
         self.state.principals.watch(&self.state.db);
         let service = self.openapi();
-        let prefix = self.state.settings.api_v1_str.clone();
+        let prefix = self.state.settings.server.api_v1_str.clone();
         let raw_spec = service.spec();
         let spec = crate::spec::finish(&raw_spec);
         let path_names = Arc::new(PathNames::from_spec(&raw_spec));
@@ -272,7 +272,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         let guarded = protection.clone();
         let prefix_for_names: Arc<str> = Arc::from(prefix.as_str());
         let (slash_names, slash_prefix) = (path_names.clone(), prefix_for_names.clone());
-        let max_body = self.state.settings.max_body_bytes;
+        let max_body = self.state.settings.server.max_body_bytes;
         let routes = Route::new()
             .at(format!("{prefix}/openapi.json"), spec_endpoint(&spec))
             .at(format!("{prefix}/openapi.yaml"), spec_yaml_endpoint(&spec))
@@ -291,8 +291,8 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
                 service
                     .around(move |ep, req| rename_path_errors(ep, req, path_names.clone(), prefix_for_names.clone())),
             );
-        let cors = cors(&self.state.settings.backend_cors_origins, self.state.settings.backend_cors_allow_credentials);
-        let routes = match (&protection.metrics, &self.state.settings.metrics_token) {
+        let cors = cors(&self.state.settings.cors.origins, self.state.settings.cors.allow_credentials);
+        let routes = match (&protection.metrics, &self.state.settings.server.metrics_token) {
             (Some(metrics), Some(token)) => {
                 let (metrics, token) = (metrics.clone(), token.expose().to_owned());
                 routes.at(
@@ -337,7 +337,7 @@ impl<A: OpenApi + Clone + Send + Sync + 'static> App<A> {
         acceptor: impl Acceptor + 'static,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
-        let timeout = self.state.settings.backend_graceful_timeout;
+        let timeout = self.state.settings.server.graceful_timeout;
         let workers = self.state.settings.jobs.workers.then(|| self.start_workers());
         // The server and the workers stop together, each with the grace period.
         let (signalled, signal) = tokio::sync::oneshot::channel::<()>();

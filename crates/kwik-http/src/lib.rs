@@ -22,7 +22,7 @@
 //! use poem::test::TestClient;
 //!
 //! let settings = Settings::from_vars([("KWIK_DATABASE_URL", "sqlite::memory:")]).unwrap();
-//! let db = Db::connect(settings.database_url.expose(), &settings.pool).await.unwrap();
+//! let db = Db::connect(settings.database.url.expose(), &settings.database.pool).await.unwrap();
 //! let app = App::new(AppState::new(settings, db).unwrap());
 //! app.prepare().await.unwrap();
 //!

@@ -15,12 +15,12 @@ use crate::state::AppState;
 pub fn list_spec(state: &AppState, schema: &'static ListSchema, raw: &RawListQuery) -> kwik_core::Result<ListSpec> {
     let settings = &state.settings;
     let max_limit =
-        if schema.max_limit == ListSchema::DEFAULT_MAX_LIMIT { settings.list_max_limit } else { schema.max_limit };
+        if schema.max_limit == ListSchema::DEFAULT_MAX_LIMIT { settings.list.max_limit } else { schema.max_limit };
     let limits = ListLimits {
         max_limit,
-        max_filters: settings.list_max_filters,
-        max_sort_fields: settings.list_max_sort_fields,
-        max_in_values: settings.list_max_in_values,
+        max_filters: settings.list.max_filters,
+        max_sort_fields: settings.list.max_sort_fields,
+        max_in_values: settings.list.max_in_values,
         ..ListLimits::default()
     };
     kwik_listing::parse_with_limits(raw, schema, &state.cursor_key, &limits)

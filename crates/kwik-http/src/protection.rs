@@ -40,24 +40,24 @@ pub(crate) struct Protection {
 
 impl Protection {
     pub(crate) fn new(settings: &Settings, routes: Arc<crate::path_names::PathNames>) -> Self {
-        let prefix = &settings.api_v1_str;
+        let prefix = &settings.server.api_v1_str;
         Self {
             limits: Limits::new(settings),
             // Canonical ranges (the settings map IPv4-mapped ranges to IPv4), matched against
             // canonical addresses: on a dual-stack listener an IPv4 proxy connects as
             // `::ffff:a.b.c.d`.
-            trusted_proxies: settings.trusted_proxies.clone(),
+            trusted_proxies: settings.server.trusted_proxies.clone(),
             auth_paths: [
                 format!("{prefix}/login/access-token"),
                 format!("{prefix}/login/refresh"),
                 format!("{prefix}/login/password-recovery"),
             ],
-            https: settings.protocol == "https",
-            timeout: settings.request_timeout,
-            max_body: settings.max_body_bytes,
+            https: settings.server.protocol == "https",
+            timeout: settings.server.request_timeout,
+            max_body: settings.server.max_body_bytes,
             routes,
-            prefix: settings.api_v1_str.clone(),
-            metrics: settings.metrics_token.as_ref().and_then(|_| match crate::metrics::Metrics::new() {
+            prefix: settings.server.api_v1_str.clone(),
+            metrics: settings.server.metrics_token.as_ref().and_then(|_| match crate::metrics::Metrics::new() {
                 Ok(metrics) => Some(Arc::new(metrics)),
                 Err(err) => {
                     tracing::error!(error = %err, "metrics disabled: cannot register collectors");

@@ -50,10 +50,10 @@ impl Limits {
     /// Limits from the settings; both buckets off when `KWIK_RATE_LIMIT_ENABLED=false`, the
     /// general one also while `KWIK_RATE_LIMIT_PER_MINUTE` is unset (opt-in).
     pub(crate) fn new(settings: &Settings) -> Self {
-        let enabled = settings.rate_limit_enabled;
-        let general = settings.rate_limit_per_minute.filter(|_| enabled);
-        let auth = NonZeroU32::new(settings.auth_rate_limit_per_minute).filter(|_| enabled);
-        match settings.rate_limit_storage {
+        let enabled = settings.rate_limit.enabled;
+        let general = settings.rate_limit.per_minute.filter(|_| enabled);
+        let auth = NonZeroU32::new(settings.rate_limit.auth_per_minute).filter(|_| enabled);
+        match settings.rate_limit.storage {
             RateLimitStorage::Memory => Limits::Memory(Box::new(MemoryLimits {
                 general: general.map(|n| RateLimiter::keyed(governor::Quota::per_minute(n))),
                 auth: auth.map(|n| RateLimiter::keyed(governor::Quota::per_minute(n))),
@@ -133,7 +133,7 @@ pub(crate) struct RedisLimits {
 
 impl RedisLimits {
     fn new(settings: &Settings, general: Option<NonZeroU32>, auth: Option<NonZeroU32>) -> Self {
-        let client = redis::Client::open(settings.redis_url.expose()).map_or_else(
+        let client = redis::Client::open(settings.rate_limit.redis_url.expose()).map_or_else(
             |err| {
                 // The URL is not repeated: it may carry a password.
                 tracing::error!(kind = ?err.kind(), "KWIK_REDIS_URL cannot be used; requests are not rate limited");
@@ -145,7 +145,7 @@ impl RedisLimits {
             client,
             general: general.map(|n| throttle_kit::Quota::per_minute(n.get())),
             auth: auth.map(|n| throttle_kit::Quota::per_minute(n.get())),
-            prefix: settings.rate_limit_key_prefix.clone(),
+            prefix: settings.rate_limit.key_prefix.clone(),
             backend: ArcSwapOption::empty(),
             first_connect: tokio::sync::Mutex::new(false),
             reconnecting: AtomicBool::new(false),

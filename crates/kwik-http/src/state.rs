@@ -52,7 +52,7 @@ impl AppState {
     /// settings cannot make a mailer.
     pub fn new(settings: Settings, db: Db) -> Result<Self> {
         let secret = settings.secret_key.expose().as_bytes().to_vec();
-        let argon2 = settings.argon2;
+        let argon2 = settings.auth.argon2;
         let settings_debug = settings.debug;
         let hasher = PasswordHasher::new(Argon2Params {
             memory_kib: argon2.memory_kib,
@@ -67,7 +67,7 @@ impl AppState {
         };
         Ok(Self {
             principals: Arc::new(PrincipalCache::new(settings.principal_cache, &db)),
-            password_policy: PasswordPolicy::new(settings.password_min_length),
+            password_policy: PasswordPolicy::new(settings.auth.password_min_length),
             settings: Arc::new(settings),
             db,
             jwt: Arc::new(JwtKeys::new(&secret)),

@@ -92,7 +92,7 @@ async fn requests_fail_fast_while_the_database_is_down_and_recover_without_resta
     }
     let pg = PrivatePostgres::start().expect("private PostgreSQL");
     let settings = test_settings(&pg.url(), &[("KWIK_POSTGRES_POOL_TIMEOUT", "1"), ("KWIK_POSTGRES_POOL_SIZE", "2")]);
-    let db = kwik_core::Db::connect(&pg.url(), &settings.pool).await.expect("connect");
+    let db = kwik_core::Db::connect(&pg.url(), &settings.database.pool).await.expect("connect");
     let app = App::new(kwik_http::AppState::new(settings, db).unwrap()).module(Builtin);
     app.prepare().await.expect("prepare");
     let client = TestClient::new(app.endpoint());

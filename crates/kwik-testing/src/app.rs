@@ -81,7 +81,7 @@ impl TestApp {
         let state = AppState::new(settings, db).unwrap_or_else(|e| panic!("cannot build the app state: {e}"));
         let app = build(state);
         app.prepare().await.unwrap_or_else(|e| panic!("start-up failed: {e}"));
-        let prefix = app.state().settings.api_v1_str.clone();
+        let prefix = app.state().settings.server.api_v1_str.clone();
         Self {
             state: app.state().clone(),
             client: poem::test::TestClient::new(app.endpoint().boxed()),

@@ -174,7 +174,7 @@ async fn two_operations_on_one_method_and_path_are_refused_at_start_up() {
         }
     }
     let settings = kwik_testing::test_settings("sqlite::memory:", &[]);
-    let db = kwik_core::Db::connect("sqlite::memory:", &settings.pool).await.unwrap();
+    let db = kwik_core::Db::connect("sqlite::memory:", &settings.database.pool).await.unwrap();
     let _ = App::new(AppState::new(settings, db).unwrap()).module(Vaults).module(Again);
 }
 
@@ -205,7 +205,7 @@ async fn a_route_clash_is_found_whatever_the_parameter_names() {
         }
     }
     let settings = kwik_testing::test_settings("sqlite::memory:", &[]);
-    let db = kwik_core::Db::connect("sqlite::memory:", &settings.pool).await.unwrap();
+    let db = kwik_core::Db::connect("sqlite::memory:", &settings.database.pool).await.unwrap();
     let _ = App::new(AppState::new(settings, db).unwrap()).module(Vaults).module(Shadow);
 }
 

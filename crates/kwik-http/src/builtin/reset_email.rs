@@ -68,7 +68,7 @@ impl Job for PasswordResetEmail {
             return Ok(());
         }
         let token = reset_token(&state, &user)?;
-        let link = state.settings.frontend_reset_url.as_ref().map(|url| {
+        let link = state.settings.auth.frontend_reset_url.as_ref().map(|url| {
             let separator = if url.contains('?') { '&' } else { '?' };
             format!("{url}{separator}token={token}")
         });
