@@ -1,6 +1,7 @@
 use super::*;
 use rstest::rstest;
 use std::net::IpAddr;
+use std::time::Duration;
 
 fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
     Settings::from_vars(vars.iter().map(|(k, v)| (*k, *v)))
