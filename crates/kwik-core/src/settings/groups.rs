@@ -155,6 +155,19 @@ impl Default for DatabaseVars {
     }
 }
 
+/// The URL of `KWIK_POSTGRES_*` with Kwik's defaults for the parts not given; `url` escapes what a
+/// URL cannot hold as is. The host was checked when read ([`values::host`]), and the other parts
+/// always fit.
+fn postgres_url_from_parts(vars: &DatabaseVars) -> String {
+    let mut url = url::Url::parse("postgres://localhost").unwrap_or_else(|_| unreachable!("a constant URL"));
+    let _ = url.set_host(Some(vars.postgres_server.as_deref().unwrap_or("db")));
+    let _ = url.set_port(Some(vars.postgres_port.unwrap_or(5432)));
+    let _ = url.set_username(vars.postgres_user.as_deref().unwrap_or("postgres"));
+    let _ = url.set_password(Some(vars.postgres_password.as_deref().unwrap_or("root")));
+    url.set_path(vars.postgres_db.as_deref().unwrap_or("db"));
+    url.to_string()
+}
+
 impl From<DatabaseVars> for DatabaseSettings {
     fn from(vars: DatabaseVars) -> Self {
         let parts_given = vars.postgres_server.is_some()
@@ -164,20 +177,9 @@ impl From<DatabaseVars> for DatabaseSettings {
             || vars.postgres_port.is_some();
         let url = vars
             .database_url
-            .or(vars.sqlalchemy_database_uri)
-            .or_else(|| {
-                {
-                    // Kwik's defaults for the parts; `url` escapes what a URL cannot hold as is.
-                    let mut url = url::Url::parse("postgres://localhost").ok()?;
-                    url.set_host(Some(vars.postgres_server.as_deref().unwrap_or("db"))).ok()?;
-                    url.set_port(Some(vars.postgres_port.unwrap_or(5432))).ok()?;
-                    url.set_username(vars.postgres_user.as_deref().unwrap_or("postgres")).ok()?;
-                    url.set_password(Some(vars.postgres_password.as_deref().unwrap_or("root"))).ok()?;
-                    url.set_path(vars.postgres_db.as_deref().unwrap_or("db"));
-                    Some(url.to_string())
-                }
-                .filter(|_| parts_given)
-            })
+            .clone()
+            .or_else(|| vars.sqlalchemy_database_uri.clone())
+            .or_else(|| parts_given.then(|| postgres_url_from_parts(&vars)))
             .unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned());
         let pool = PoolSettings {
             max_connections: vars.postgres_pool_size + vars.postgres_max_overflow,

@@ -120,6 +120,9 @@ fn from_map(raw: impl IntoIterator<Item = (String, String)>) -> Result<Vars, Val
 /// serde stops at the first invalid value, and its error does not say which variable held it
 /// (the groups are flattened). So when the whole set fails, each variable is read on its own to
 /// find every culprit, and the rest is read without them: one message per invalid variable.
+///
+/// This holds because every parser of `values` reads one variable and every `From` of a group is
+/// infallible; a check that needs two variables belongs in [`resolve`], not in a group.
 fn deserialize(raw: HashMap<String, String>) -> (Option<Vars>, Vec<SettingError>) {
     let whole = match from_map(raw.clone()) {
         Ok(vars) => return (Some(vars), Vec::new()),

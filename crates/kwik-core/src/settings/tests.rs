@@ -255,7 +255,7 @@ fn every_invalid_variable_is_reported_at_once() {
         ]
     );
     assert!(err.errors()[2].message.contains("too short"), "the value's own problem, not 'missing': {err}");
-    assert!(err.errors()[3].message.contains("'proxy', 'gateway'"), "{err}");
+    assert!(err.errors()[3].message.contains("'proxy', 'gateway' are not an IP address"), "{err}");
 }
 
 /// A variable is checked even when another one takes precedence over it: a typo is reported
@@ -326,4 +326,36 @@ fn settings_file_numbers_and_booleans() {
     std::fs::write(&path, "[server]\nport = 1\n").unwrap();
     let nested = load(&[("KWIK_SETTINGS_FILE", path.to_str().unwrap())]).unwrap_err();
     assert!(nested.to_string().contains("KWIK_SERVER: "), "{nested}");
+}
+
+#[rstest]
+#[case("KWIK_POSTGRES_PORT", "abc", "expected an integer from 1 to 65535")]
+#[case("KWIK_POSTGRES_SERVER", "db:5433", "KWIK_POSTGRES_PORT sets the port")]
+#[case("KWIK_POSTGRES_SERVER", "a b", "is not a host name")]
+fn postgres_parts_are_checked_even_under_a_database_url(
+    #[case] var: &str,
+    #[case] value: &str,
+    #[case] expected: &str,
+) {
+    let err = load(&[("KWIK_DATABASE_URL", "sqlite::memory:"), (var, value)]).unwrap_err();
+    assert_eq!(err.errors().len(), 1, "{err}");
+    assert_eq!(err.errors()[0].variable, var);
+    assert!(err.errors()[0].message.contains(expected), "{err}");
+}
+
+#[test]
+fn postgres_url_from_parts_in_brackets_and_escaped() {
+    let s = load(&[("KWIK_POSTGRES_SERVER", "[::1]"), ("KWIK_POSTGRES_USER", "a b"), ("KWIK_POSTGRES_PORT", "5433")])
+        .unwrap();
+    assert_eq!(s.database.url.expose(), "postgres://a%20b:root@[::1]:5433/db");
+}
+
+/// Only a scheme is repeated in the message; a value that is not a URL may be a password.
+#[rstest]
+#[case("hunter2-no-colon")]
+#[case("user name:hunter2@db/x")]
+fn database_url_errors_do_not_repeat_the_value(#[case] value: &str) {
+    let err = load(&[("KWIK_DATABASE_URL", value)]).unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(err.errors()[0].message.starts_with("not a URL"), "{err}");
 }

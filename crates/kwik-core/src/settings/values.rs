@@ -239,8 +239,9 @@ pub fn cors_origins<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<St
         .collect();
     if !invalid.is_empty() {
         return Err(Error::custom(format!(
-            "{} is not an origin; expected scheme://host[:port] such as https://app.example.com",
-            invalid.join(", ")
+            "{} {} an origin; expected scheme://host[:port] such as https://app.example.com",
+            invalid.join(", "),
+            is_or_are(invalid.len())
         )));
     }
     Ok(origins.into_iter().map(|o| o.trim_end_matches('/').to_owned()).collect())
@@ -260,11 +261,16 @@ pub fn trusted_proxies<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec
     }
     if !invalid.is_empty() {
         return Err(Error::custom(format!(
-            "{} is not an IP address or CIDR range; expected a comma list such as 10.0.0.2,10.1.0.0/16,fd00::/8",
-            invalid.join(", ")
+            "{} {} an IP address or CIDR range; expected a comma list such as 10.0.0.2,10.1.0.0/16,fd00::/8",
+            invalid.join(", "),
+            is_or_are(invalid.len())
         )));
     }
     Ok(proxies)
+}
+
+fn is_or_are(count: usize) -> &'static str {
+    if count == 1 { "is not" } else { "are not" }
 }
 
 /// `net` with its host bits cleared, and an IPv4-mapped IPv6 network (`::ffff:a.b.c.d/n`, n ≥ 96)
@@ -324,15 +330,28 @@ fn check_database_scheme(url: &str) -> Result<(), String> {
     if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(());
     }
-    let scheme = url.split(':').next().unwrap_or_default();
-    Err(format!(
-        "unsupported scheme '{scheme}'; expected sqlite://path, sqlite::memory: or postgres://user:password@host:port/database"
-    ))
+    let expected = "expected sqlite://path, sqlite::memory: or postgres://user:password@host:port/database";
+    // Only a scheme is repeated: the rest of a URL may hold a password (RFC 3986 §3.1 spelling).
+    match url.split_once(':') {
+        Some((scheme, _))
+            if scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            Err(format!("unsupported scheme '{scheme}'; {expected}"))
+        }
+        _ => Err(format!("not a URL; {expected}")),
+    }
 }
 
 /// `KWIK_POSTGRES_SERVER`: a host name or address that fits in a URL.
 pub fn host<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     let host = text(deserializer)?;
+    if host.contains(':') && !host.starts_with('[') {
+        // `url` would keep `db` of `db:5433` and drop the port without a word.
+        return Err(Error::custom(format!(
+            "'{host}' is not a host name; expected the host alone (KWIK_POSTGRES_PORT sets the port), an IPv6 address in brackets"
+        )));
+    }
     let fits = url::Url::parse("postgres://localhost").is_ok_and(|mut url| url.set_host(Some(&host)).is_ok());
     if !fits {
         return Err(Error::custom(format!("'{host}' is not a host name; expected e.g. localhost")));
